@@ -25,6 +25,10 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The binaries under bin/ run the compiled tree: build it first.
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const res = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
