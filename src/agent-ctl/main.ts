@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { KATA_TS_VERSION } from '../common/version.js';
 import { parseDuration, CommandSyntaxError } from './command-language.js';
 import { runConnect } from './connect-command.js';
+import { runRemapSpec } from './remap-spec.js';
+import { readFileSync } from 'node:fs';
 
 function durationArg(value: string): number {
   try {
@@ -72,6 +74,23 @@ Example:
       } catch (err) {
         fail(err instanceof CommandSyntaxError ? err.message : (err as Error).message);
       }
+    });
+
+  program
+    .command('remap-spec')
+    .description("apply the agent's device remapping to a config.json offline and print the result")
+    .requiredOption('--spec <file>', 'the OCI config.json to rewrite ("-" for stdin)')
+    .option('--update <PATH=TYPE:MAJOR:MINOR[@FINALPATH]>', 'a device update with its guest numbers (repeatable)', collect, [])
+    .option('--explain', 'print a table of every device and rule, before -> after and why, instead of the spec', false)
+    .action((o: { spec: string; update: string[]; explain: boolean }) => {
+      let out: string;
+      try {
+        const specText = readFileSync(o.spec === '-' ? 0 : o.spec, 'utf8');
+        out = runRemapSpec({ specText, updates: o.update, explain: o.explain });
+      } catch (err) {
+        fail(`remap-spec: ${(err as Error).message}`);
+      }
+      process.stdout.write(out);
     });
 
   await program.parseAsync(argv);
