@@ -1,37 +1,62 @@
-// Puts the agent together: a ttRPC server carrying grpc.Health and
-// grpc.AgentService, listening on the configured address.
+// Puts the agent together: the sandbox state, and a ttRPC server carrying
+// grpc.Health and grpc.AgentService, listening on the configured address.
 import { Server, type Listener } from '../ttrpc/index.js';
 import { Health } from '../protocols/gen/health_pb.js';
 import { AgentService } from '../protocols/gen/agent_pb.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from '../common/logger.js';
+import { Sandbox } from './sandbox/sandbox.js';
+import { GuestNetwork } from './network/index.js';
+import { deviceHandlerNames } from './device/registry.js';
+import { storageHandlerNames } from './storage/index.js';
 import { healthService } from './rpc/health-service.js';
 import { agentService } from './rpc/agent-service.js';
 import { guestRpcs } from './rpc/guest-rpcs.js';
+import { containerRpcs } from './rpc/container-rpcs.js';
+import { processRpcs } from './rpc/process-rpcs.js';
+import { networkRpcs } from './rpc/network-rpcs.js';
 
 export interface RunningAgent {
   /** The address actually listened on, in URI form. */
   readonly address: string;
-  /** Stops listening, ends every connection and waits for handlers to return. */
+  readonly sandbox: Sandbox;
+  /** Stops listening, ends every connection, waits for handlers, then tears the sandbox down. */
   close(): Promise<void>;
 }
 
 export interface AgentEnvironment {
-  /** sysfs root; "/sys" except in tests. */
+  /** sysfs and /dev roots; the real ones except in tests. */
   sysfsRoot?: string;
+  devRoot?: string;
+  /** Listen for kernel uevents (default: true). */
+  netlinkUevents?: boolean;
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, env: AgentEnvironment = {}): Promise<RunningAgent> {
+  const sandbox = await Sandbox.open({
+    config,
+    logger,
+    sysfsRoot: env.sysfsRoot,
+    devRoot: env.devRoot,
+    netlinkUevents: env.netlinkUevents ?? true,
+  });
+  const network = new GuestNetwork(config.netns !== '' ? { netns: config.netns } : {});
+
   const server = new Server({ logger });
   server.register(Health, healthService());
   server.register(
     AgentService,
     agentService({
       ...guestRpcs({
-        sysfsRoot: env.sysfsRoot ?? '/sys',
-        deviceHandlers: () => [],
-        storageHandlers: () => [],
+        sysfsRoot: sandbox.sysfsRoot,
+        deviceHandlers: deviceHandlerNames,
+        storageHandlers: storageHandlerNames,
+        supportsSeccomp: true,
+        oom: sandbox.oom,
       }),
+      ...containerRpcs(sandbox),
+      ...processRpcs(sandbox),
+      ...networkRpcs(network, () => sandbox.deviceContext()),
     }),
   );
 
@@ -40,11 +65,18 @@ export async function startAgent(config: AgentConfig, logger: Logger, env: Agent
     listener = await server.listen(config.serverAddr);
   } catch (err) {
     await server.close();
+    await sandbox.destroy();
     throw err;
   }
   logger.info({ address: listener.address }, 'agent listening');
   return {
     address: listener.address,
-    close: () => server.close(),
+    sandbox,
+    close: async () => {
+      // Handlers blocked on a container (ReadStdout on a process that never
+      // ends) only return once the sandbox is torn down, and server.close()
+      // waits for them: do both at once.
+      await Promise.all([server.close(), sandbox.destroy()]);
+    },
   };
 }

@@ -19,6 +19,12 @@ export interface AgentConfig {
   ociRuntime: string;
   /** Where the agent keeps bundles and shared mounts. */
   stateDir: string;
+  /**
+   * Network namespace (a name under /run/netns) the network RPCs act on.
+   * Empty: the agent's own, which is right in a VM; on a host ("host mode")
+   * give one so that UpdateInterface/UpdateRoutes cannot touch the host's.
+   */
+  netns: string;
 }
 
 /** In a VM the agent listens on vsock port 1024 on any CID, as Kata does. */
@@ -30,6 +36,7 @@ export const DEFAULTS: AgentConfig = {
   hotplugTimeoutMs: 3000,
   ociRuntime: 'crun',
   stateDir: '/run/kata-containers',
+  netns: '',
 };
 
 export class ConfigError extends Error {
@@ -71,7 +78,7 @@ export function parseLogLevel(text: string, field: string): LogLevel {
 }
 
 export interface ConfigSources {
-  flags: Partial<Record<'serverAddr' | 'logLevel' | 'hotplugTimeout' | 'ociRuntime' | 'stateDir', string>>;
+  flags: Partial<Record<'serverAddr' | 'logLevel' | 'hotplugTimeout' | 'ociRuntime' | 'stateDir' | 'netns', string>>;
   env: NodeJS.ProcessEnv;
   /** Contents of the kernel command line, or undefined when not running in a VM. */
   kernelCmdline?: string;
@@ -97,5 +104,6 @@ export function resolveConfig(src: ConfigSources): AgentConfig {
   if (runtime !== undefined) cfg.ociRuntime = runtime;
 
   if (src.flags.stateDir !== undefined) cfg.stateDir = src.flags.stateDir;
+  if (src.flags.netns !== undefined) cfg.netns = src.flags.netns;
   return cfg;
 }

@@ -12,6 +12,7 @@ interface Flags {
   hotplugTimeout?: string;
   ociRuntime?: string;
   stateDir?: string;
+  netns?: string;
   kernelCmdline: string | false;
 }
 
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--log-level <level>', 'log level (kernel agent.log)').choices([...LOG_LEVELS, 'warning']))
     .option('--hotplug-timeout <duration>', 'how long to wait for hot-plugged devices, e.g. 3s (kernel agent.hotplug_timeout)')
     .option('--oci-runtime <name|path>', 'OCI runtime binary (kernel agent.oci_runtime)')
-    .option('--state-dir <dir>', 'state directory', undefined)
+    .option('--state-dir <dir>', 'state directory (default /run/kata-containers)')
+    .option('--netns <name>', 'network namespace the network RPCs act on (host mode; default: the agent\'s own)')
     .option('--kernel-cmdline <file>', 'where to read agent.* parameters from', '/proc/cmdline')
     .option('--no-kernel-cmdline', 'ignore the kernel command line')
     .showHelpAfterError();
@@ -48,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
         hotplugTimeout: flags.hotplugTimeout,
         ociRuntime: flags.ociRuntime,
         stateDir: flags.stateDir,
+        netns: flags.netns,
       },
       env: process.env,
       kernelCmdline: readKernelCmdline(flags.kernelCmdline),

@@ -2,6 +2,9 @@
 import type { AgentServiceImpl } from './agent-service.js';
 import { readGuestMemoryFacts } from '../guest/details.js';
 import { KATA_TS_VERSION } from '../../common/version.js';
+import { collectMetrics } from '../metrics/index.js';
+import type { OomWatcher } from '../cgroups/index.js';
+import { translated } from './errors.js';
 
 export interface GuestRpcDeps {
   /** sysfs root ("/sys"; a fake tree in tests). */
@@ -9,6 +12,9 @@ export interface GuestRpcDeps {
   /** Names of the device and storage drivers this agent handles. */
   deviceHandlers(): string[];
   storageHandlers(): string[];
+  /** Whether containers get seccomp filters (the OCI runtime applies them). */
+  supportsSeccomp: boolean;
+  oom: OomWatcher;
 }
 
 export function guestRpcs(deps: GuestRpcDeps): AgentServiceImpl {
@@ -24,10 +30,16 @@ export function guestRpcs(deps: GuestRpcDeps): AgentServiceImpl {
           initDaemon: process.pid === 1,
           deviceHandlers: deps.deviceHandlers(),
           storageHandlers: deps.storageHandlers(),
-          supportsSeccomp: false,
+          supportsSeccomp: deps.supportsSeccomp,
           extraFeatures: [],
         },
       };
     },
+
+    // Blocks until some container is OOM-killed; the call's deadline or a
+    // closed connection ends the wait (CANCELLED/DEADLINE_EXCEEDED).
+    getOOMEvent: (_req, ctx) => translated(async () => ({ containerId: await deps.oom.nextOomEvent(ctx.signal) })),
+
+    getMetrics: () => translated(async () => ({ metrics: await collectMetrics() })),
   };
 }

@@ -1,0 +1,111 @@
+// Container lifecycle RPCs. Each validates its request, converts protobuf to
+// the OCI JSON model and calls into the sandbox; errors are translated to
+// statuses by `translated`.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Code, TtrpcError } from '../../ttrpc/index.js';
+import { specFromProto, resourcesFromProto } from '../../oci/convert.js';
+import { parseSpec } from '../../oci/spec.js';
+import { createContainer } from '../sandbox/create-container.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { validateContainerId } from '../container/validate.js';
+import { cgroupOfPid, cgroupPids, networkStats, readStats } from '../cgroups/index.js';
+import type { AgentServiceImpl } from './agent-service.js';
+import { invalidArgument, translated } from './errors.js';
+
+const run = promisify(execFile);
+
+/** Request fields of newer runtimes that this agent does not implement. */
+function refuseUnsupported(fields: Array<[string, boolean]>): void {
+  for (const [field, present] of fields) {
+    if (present) throw new TtrpcError(Code.UNIMPLEMENTED, `${field}: not supported by this agent`);
+  }
+}
+
+export function containerRpcs(sandbox: Sandbox): AgentServiceImpl {
+  return {
+    createContainer: (req) =>
+      translated(async () => {
+        validateContainerId(req.containerId);
+        if (!req.OCI) throw invalidArgument('OCI', 'missing');
+        refuseUnsupported([
+          ['shared_mounts', req.sharedMounts.length > 0],
+          ['stdin_port', req.stdinPort !== 0],
+          ['stdout_port', req.stdoutPort !== 0],
+          ['stderr_port', req.stderrPort !== 0],
+        ]);
+        req.devices.forEach((d, i) => {
+          if (d.containerPath === '') throw invalidArgument(`devices[${i}].container_path`, 'missing');
+        });
+        // The spec arrives as protobuf; validate its JSON form like any untrusted config.json.
+        const spec = parseSpec(specFromProto(req.OCI));
+        await createContainer(sandbox, {
+          containerId: req.containerId,
+          execId: req.execId,
+          devices: req.devices,
+          storages: req.storages,
+          spec,
+          sandboxPidns: req.sandboxPidns,
+        });
+        return {};
+      }),
+
+    startContainer: (req) =>
+      translated(async () => {
+        await sandbox.container(req.containerId).start();
+        return {};
+      }),
+
+    removeContainer: (req) =>
+      translated(async () => {
+        await sandbox.removeContainer(req.containerId, req.timeout);
+        return {};
+      }),
+
+    pauseContainer: (req) =>
+      translated(async () => {
+        await sandbox.container(req.containerId).pause();
+        return {};
+      }),
+
+    resumeContainer: (req) =>
+      translated(async () => {
+        await sandbox.container(req.containerId).resume();
+        return {};
+      }),
+
+    updateContainer: (req) =>
+      translated(async () => {
+        const c = sandbox.container(req.containerId);
+        if (!req.resources) throw invalidArgument('resources', 'missing');
+        await c.update(resourcesFromProto(req.resources));
+        return {};
+      }),
+
+    statsContainer: (req) =>
+      translated(async () => {
+        const c = sandbox.container(req.containerId);
+        const cg = await cgroupOfPid(c.init.pid);
+        return { cgroupStats: await readStats(cg), networkStats: await networkStats() };
+      }),
+
+    listProcesses: (req) =>
+      translated(async () => {
+        const c = sandbox.container(req.containerId);
+        const pids = await cgroupPids(await cgroupOfPid(c.init.pid));
+        const format = req.format || 'table';
+        if (format === 'json') return { processList: new TextEncoder().encode(JSON.stringify(pids)) };
+        if (format !== 'table') throw invalidArgument('format', `unknown format ${JSON.stringify(format)} (expected "table" or "json")`);
+        // Like `runc ps`: the host's ps output, keeping the header and the container's processes.
+        const args = req.args.length > 0 ? req.args : ['-ef'];
+        const { stdout } = await run('ps', args, { maxBuffer: 16 << 20 });
+        const lines = stdout.split('\n');
+        const header = lines[0] ?? '';
+        const pidColumn = header.trim().split(/\s+/).indexOf('PID');
+        if (pidColumn < 0) throw invalidArgument('args', 'ps output has no PID column');
+        const wanted = new Set(pids);
+        const kept = lines.slice(1).filter((l) => wanted.has(Number(l.trim().split(/\s+/)[pidColumn])));
+        return { processList: new TextEncoder().encode([header, ...kept].join('\n') + '\n') };
+      }),
+  };
+}
