@@ -16,6 +16,8 @@ export interface ConnectOptions {
   commands: string[];
   autoValues: boolean;
   ignoreErrors: boolean;
+  /** Default OCI bundle for CreateContainer/ExecProcess (its config.json). */
+  bundleDir?: string;
   out: (line: string) => void;
 }
 
@@ -42,7 +44,7 @@ export async function runConnect(opts: ConnectOptions): Promise<number> {
   const address = effectiveAddress(opts.serverAddress, opts.hybridVsock, opts.hybridVsockPort);
   const stream = await connect(address, { timeoutMs: opts.timeoutMs > 0 ? opts.timeoutMs : undefined, hybridVsockPort: opts.hybridVsockPort });
   const client = new Client(stream);
-  const session = new Session(opts.autoValues);
+  const session = new Session(opts.autoValues, opts.bundleDir);
   const metadata = opts.autoValues ? { 'agent-ctl-cfg': 'auto-values' } : undefined;
   let failed = false;
   try {
@@ -62,7 +64,16 @@ export async function runConnect(opts: ConnectOptions): Promise<number> {
           const request = buildRequest(method.input, cmd, session);
           try {
             const response = await client.call(method, request, { timeoutMs: opts.timeoutMs > 0 ? opts.timeoutMs : undefined, metadata });
-            opts.out(JSON.stringify({ command: method.name, response: toJson(method.output, response as never, { useProtoFieldName: true, alwaysEmitImplicit: true }) }));
+            const result: Record<string, unknown> = {
+              command: method.name,
+              response: toJson(method.output, response as never, { useProtoFieldName: true, alwaysEmitImplicit: true }),
+            };
+            // Process output is bytes (base64 in JSON); show it as text too, for people.
+            const data = (response as { data?: unknown }).data;
+            if (data instanceof Uint8Array && (method.name === 'ReadStdout' || method.name === 'ReadStderr')) {
+              result.text = Buffer.from(data).toString('utf8');
+            }
+            opts.out(JSON.stringify(result));
           } catch (err) {
             if (!isTtrpcError(err)) throw err;
             failed = true;

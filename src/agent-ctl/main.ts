@@ -46,11 +46,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('-c, --cmd <command>', 'a command: an API name with arguments, or a built-in (repeatable)', collect, [])
     .option('-n, --no-auto-values', 'do not fill in container and sandbox ids and other values automatically')
     .option('--ignore-errors', 'keep going after a failed call', false)
+    .option('--bundle-dir <dir>', "OCI bundle whose config.json CreateContainer and ExecProcess use unless spec= is given")
     .addHelpText(
       'after',
       `
 Commands:
-  <Api> [name=value ...]     e.g. Check, Version, GetGuestDetails, WaitProcess cid=ID exec_id=ID
+  <Api> [name=value ...]     e.g. Check, Version, GetGuestDetails, WaitProcess cid=ID exec_id=ID,
+                             CreateContainer cid=ID spec=file:///bundle/config.json, SignalProcess signal=TERM
   <Api> json://{...}         the request as JSON with proto field names
   <Api> file:///path.json    the same, from a file
   sleep <duration> | repeat <n> | echo <text> | help | quit
@@ -58,7 +60,7 @@ Commands:
 Example:
   kata-ts-agent-ctl connect --server-address unix:///run/agent.sock -c Check -c Version -c GetGuestDetails`,
     )
-    .action(async (o: { serverAddress: string; hybridVsock: boolean; hybridVsockPort: number; timeout: number; cmd: string[]; autoValues: boolean; ignoreErrors: boolean }) => {
+    .action(async (o: { serverAddress: string; hybridVsock: boolean; hybridVsockPort: number; timeout: number; cmd: string[]; autoValues: boolean; ignoreErrors: boolean; bundleDir?: string }) => {
       if (o.cmd.length === 0) fail('connect: give at least one command with -c');
       try {
         process.exitCode = await runConnect({
@@ -69,6 +71,7 @@ Example:
           commands: o.cmd,
           autoValues: o.autoValues,
           ignoreErrors: o.ignoreErrors,
+          bundleDir: o.bundleDir,
           out: (line) => process.stdout.write(`${line}\n`),
         });
       } catch (err) {

@@ -13,6 +13,9 @@ import {
   type Message,
 } from '@bufbuild/protobuf';
 import { CommandSyntaxError } from './command-language.js';
+import { parseSpec, type Spec } from '../oci/spec.js';
+import { processToProto, specToProto } from '../oci/convert.js';
+import { SpecValidationError } from '../oci/validation-error.js';
 
 /** Short names upstream accepts for request fields. */
 const ALIASES: Record<string, string> = { cid: 'container_id', sid: 'sandbox_id' };
@@ -20,7 +23,14 @@ const ALIASES: Record<string, string> = { cid: 'container_id', sid: 'sandbox_id'
 /** Values that carry over from one command to the next, as upstream's do. */
 export class Session {
   readonly values = new Map<string, string>();
-  constructor(readonly autoValues: boolean) {}
+  /**
+   * @param autoValues fill ids and other fields automatically (upstream's default)
+   * @param bundleDir where `spec=` defaults to (its config.json), as upstream's --bundle-dir
+   */
+  constructor(
+    readonly autoValues: boolean,
+    readonly bundleDir?: string,
+  ) {}
 
   /** The container id in use, generated once if none was given. */
   containerId(): string {
@@ -104,12 +114,46 @@ export interface RequestArgs {
   file?: string;
 }
 
+/** Reads and validates an OCI config.json named by `spec=file:///path` (or a plain path). */
+export function loadSpecFile(ref: string): Spec {
+  const path = ref.startsWith('file://') ? ref.slice('file://'.length) : ref;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CommandSyntaxError(`spec: cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseSpec(json);
+  } catch (err) {
+    if (err instanceof SpecValidationError) throw new CommandSyntaxError(`spec ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * `spec=` fills the request's OCI spec (CreateContainer) or its process
+ * (ExecProcess, from the spec's process section).
+ */
+function applySpec(schema: DescMessage, fields: Record<string, unknown>, ref: string): void {
+  const spec = loadSpecFile(ref);
+  const byName = new Map(schema.fields.map((f) => [f.name, f]));
+  const oci = byName.get('OCI');
+  const proc = byName.get('process');
+  if (oci) fields[oci.localName] = specToProto(spec);
+  else if (proc) {
+    if (!spec.process) throw new CommandSyntaxError(`spec ${ref}: has no process section`);
+    fields[proc.localName] = processToProto(spec.process);
+  }
+}
+
 /** Builds `schema`'s request for one command. Throws CommandSyntaxError on bad arguments. */
 export function buildRequest<Desc extends DescMessage>(schema: Desc, input: RequestArgs, session: Session): Message {
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
 
   // Arguments of this command must name fields of its request (or be known aliases).
   for (const key of input.args.keys()) {
+    if (key === 'spec' && (byName.has('OCI') || byName.has('process'))) continue;
     const name = ALIASES[key] ?? key;
     if (!byName.has(name)) {
       throw new CommandSyntaxError(`${schema.typeName} has no field "${key}" (fields: ${[...byName.keys()].join(', ') || 'none'})`);
@@ -157,5 +201,9 @@ export function buildRequest<Desc extends DescMessage>(schema: Desc, input: Requ
     const field = byName.get(name);
     if (field && (explicit.has(name) || auto)) setArg(fields, field, value);
   }
+
+  // spec=file:///path/config.json, or the bundle's config.json by default.
+  const specRef = input.args.get('spec') ?? (auto && session.bundleDir !== undefined ? `${session.bundleDir}/config.json` : undefined);
+  if (specRef !== undefined && (byName.has('OCI') || byName.has('process'))) applySpec(schema, fields, specRef);
   return msg;
 }

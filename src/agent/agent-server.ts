@@ -1,6 +1,6 @@
 // Puts the agent together: the sandbox state, and a ttRPC server carrying
 // grpc.Health and grpc.AgentService, listening on the configured address.
-import { Server, type Listener } from '../ttrpc/index.js';
+import { Server, parseAddress, type Listener } from '../ttrpc/index.js';
 import { Health } from '../protocols/gen/health_pb.js';
 import { AgentService } from '../protocols/gen/agent_pb.js';
 import type { AgentConfig } from './config.js';
@@ -33,6 +33,7 @@ export interface AgentEnvironment {
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, env: AgentEnvironment = {}): Promise<RunningAgent> {
+  parseAddress(config.serverAddr); // a bad address fails before anything is set up
   const sandbox = await Sandbox.open({
     config,
     logger,

@@ -18,9 +18,9 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kata-ctl-'));
   sock = join(dir, 'agent.sock');
   hvSock = join(dir, 'hv.sock');
-  agent = start(binPath('kata-ts-agent'), ['--server-addr', `unix://${sock}`, '--no-kernel-cmdline']).child;
+  agent = start(binPath('kata-ts-agent'), ['--server-addr', `unix://${sock}`, '--state-dir', join(dir, 'state1'), '--no-kernel-cmdline']).child;
   // The agent behind a hybrid-vsock style socket (CONNECT <port> / OK handshake).
-  hvAgent = start(binPath('kata-ts-agent'), ['--server-addr', `hvsock://${hvSock}:1024`, '--no-kernel-cmdline']).child;
+  hvAgent = start(binPath('kata-ts-agent'), ['--server-addr', `hvsock://${hvSock}:1024`, '--state-dir', join(dir, 'state2'), '--no-kernel-cmdline']).child;
   await waitForPath(sock);
   await waitForPath(hvSock);
 });
@@ -65,10 +65,10 @@ test('json:// and file:// requests', async () => {
 });
 
 test('an unsupported RPC prints its NOT_FOUND status and exits 1; --ignore-errors carries on', async () => {
-  const r = await run(CTL, ['connect', '--server-address', `unix://${sock}`, '-c', 'StartContainer cid=abc', '-c', 'Check']);
+  const r = await run(CTL, ['connect', '--server-address', `unix://${sock}`, '-c', 'SetPolicy policy=x', '-c', 'Check']);
   assert.equal(r.code, 1);
-  assert.deepEqual(lines(r.stdout), [{ command: 'StartContainer', error: { code: 'NOT_FOUND', message: '/grpc.AgentService/StartContainer is not supported' } }]);
-  const r2 = await run(CTL, ['connect', '--server-address', `unix://${sock}`, '--ignore-errors', '-c', 'StartContainer cid=abc', '-c', 'Check']);
+  assert.deepEqual(lines(r.stdout), [{ command: 'SetPolicy', error: { code: 'NOT_FOUND', message: '/grpc.AgentService/SetPolicy is not supported' } }]);
+  const r2 = await run(CTL, ['connect', '--server-address', `unix://${sock}`, '--ignore-errors', '-c', 'SetPolicy policy=x', '-c', 'Check']);
   assert.equal(r2.code, 1);
   assert.equal(lines(r2.stdout).length, 2);
 });

@@ -24,7 +24,7 @@ async function withClient<T>(uri: string, fn: (c: Client) => Promise<T>): Promis
 test('serves Health and AgentService on a unix socket; SIGTERM exits 0 and removes the socket', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kata-agent-'));
   const sock = join(dir, 'agent.sock');
-  const agent = start(AGENT, ['--server-addr', `unix://${sock}`, '--no-kernel-cmdline']);
+  const agent = start(AGENT, ['--server-addr', `unix://${sock}`, '--state-dir', join(dir, 'state'), '--no-kernel-cmdline']);
   try {
     await waitForPath(sock);
     await withClient(`unix://${sock}`, async (c) => {
@@ -39,7 +39,7 @@ test('serves Health and AgentService on a unix socket; SIGTERM exits 0 and remov
       assert.ok(details.agentDetails, 'agent_details present');
       assert.equal(details.agentDetails.version, v.agentVersion);
       // Every RPC without a handler answers NOT_FOUND with upstream's message.
-      await assert.rejects(api.createContainer({ containerId: 'x' }), (e: unknown) => isTtrpcError(e) && e.code === Code.NOT_FOUND && e.message === '/grpc.AgentService/CreateContainer is not supported');
+      await assert.rejects(api.addSwap({}), (e: unknown) => isTtrpcError(e) && e.code === Code.NOT_FOUND && e.message === '/grpc.AgentService/AddSwap is not supported');
       await assert.rejects(api.setPolicy({ policy: '' }), (e: unknown) => isTtrpcError(e) && e.code === Code.NOT_FOUND && /SetPolicy is not supported/.test(e.message));
     });
     const [code] = await stop(agent.child, 'SIGTERM');
@@ -56,7 +56,7 @@ test('address from KATA_AGENT_SERVER_ADDR (abstract socket) and log level from t
   const name = `kata-ts-test-${process.pid}-${Date.now()}`;
   const cmdline = join(dir, 'cmdline');
   writeFileSync(cmdline, 'console=ttyS0 agent.log=debug agent.server_addr=unix:///nonexistent/ignored.sock\n');
-  const agent = start(AGENT, ['--kernel-cmdline', cmdline], { ...process.env, KATA_AGENT_SERVER_ADDR: `unix://@${name}` });
+  const agent = start(AGENT, ['--kernel-cmdline', cmdline, '--state-dir', join(dir, 'state')], { ...process.env, KATA_AGENT_SERVER_ADDR: `unix://@${name}` });
   try {
     await withClient(`unix://@${name}`, async (c) => {
       assert.equal((await createClient(c, Health).check({})).status, HealthCheckResponse_ServingStatus.SERVING);
@@ -77,7 +77,9 @@ test('bad configuration: clear message, non-zero exit', async () => {
   const r2 = await run(AGENT, ['--hotplug-timeout', 'later', '--no-kernel-cmdline']);
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /--hotplug-timeout: invalid duration "later"/);
-  const r3 = await run(AGENT, ['--server-addr', 'unix:///nonexistent-dir/x/agent.sock', '--no-kernel-cmdline']);
+  const dir = mkdtempSync(join(tmpdir(), 'kata-agent-'));
+  const r3 = await run(AGENT, ['--server-addr', 'unix:///nonexistent-dir/x/agent.sock', '--state-dir', join(dir, 'state'), '--no-kernel-cmdline']);
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(r3.code, 1);
   assert.match(r3.stderr, /cannot listen/);
 });
