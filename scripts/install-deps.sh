@@ -23,7 +23,7 @@ PACKAGES=(
   # native addon build
   python3 make g++
   # the OCI runtimes the agent drives, and the busybox used for test rootfs
-  crun runc busybox-static util-linux mount procps iproute2 e2fsprogs
+  crun runc busybox-static util-linux mount procps iproute2 e2fsprogs kmod
   # the reference ttRPC implementation for interop tests and benchmarks
   golang-go golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev gogoprotobuf protobuf-compiler
   # OCI command line contract tests

@@ -15,6 +15,7 @@ import { guestRpcs } from './rpc/guest-rpcs.js';
 import { containerRpcs } from './rpc/container-rpcs.js';
 import { processRpcs } from './rpc/process-rpcs.js';
 import { networkRpcs } from './rpc/network-rpcs.js';
+import { sandboxRpcs } from './rpc/sandbox-rpcs.js';
 
 export interface RunningAgent {
   /** The address actually listened on, in URI form. */
@@ -58,6 +59,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, env: Agent
       ...containerRpcs(sandbox),
       ...processRpcs(sandbox),
       ...networkRpcs(network, () => sandbox.deviceContext()),
+      ...sandboxRpcs(sandbox),
     }),
   );
 

@@ -21,6 +21,7 @@ import { validateContainerId, validateExecId } from '../container/validate.js';
 import { cgroupOfPid } from '../cgroups/index.js';
 import type { Storage } from '../../protocols/gen/agent_pb.js';
 import type { Sandbox } from './sandbox.js';
+import { appendGuestHooks } from './guest-hooks.js';
 
 export interface CreateContainerInput {
   containerId: string;
@@ -39,7 +40,17 @@ export async function prepareSpec(sandbox: Sandbox, input: CreateContainerInput)
   spec = withPciDeviceEnv(spec, pciMap.size > 0 ? pciMap : undefined);
   if (pciMap.size > 0) sandbox.pciMaps.set(input.containerId, pciMap);
   if (spec.linux) spec = withGuestRootDenyRule(spec, await readGuestRootDevice());
+  if (input.sandboxPidns) spec = joinSandboxPidNamespace(sandbox, spec);
+  if (sandbox.guestHooks) spec = appendGuestHooks(spec, sandbox.guestHooks);
   return spec;
+}
+
+/** Points the spec's pid namespace at the sandbox's (CreateContainerRequest.sandbox_pidns). */
+function joinSandboxPidNamespace(sandbox: Sandbox, spec: Spec): Spec {
+  const ns = sandbox.pidNamespace;
+  if (!ns) throw new ContainerError('FAILED_PRECONDITION', 'sandbox_pidns: the sandbox has no pid namespace (CreateSandbox was not asked for one)');
+  const namespaces = (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'pid');
+  return { ...spec, linux: { ...spec.linux, namespaces: [...namespaces, { type: 'pid', path: ns.nsPath }] } };
 }
 
 export async function createContainer(sandbox: Sandbox, input: CreateContainerInput): Promise<void> {

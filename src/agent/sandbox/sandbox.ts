@@ -16,6 +16,8 @@ import { UeventMonitor } from '../uevent/index.js';
 import { OomWatcher } from '../cgroups/index.js';
 import type { PciHostGuestMap } from '../../oci/pci/index.js';
 import type { DeviceContext } from '../device/handler.js';
+import type { SandboxPidNamespace } from './pid-namespace.js';
+import type { GuestHooks } from './guest-hooks.js';
 
 export interface SandboxOptions {
   config: AgentConfig;
@@ -35,6 +37,12 @@ export class Sandbox {
   readonly creating = new Set<string>();
   sandboxId = '';
   hostname = '';
+  /** Set by CreateSandbox. */
+  created = false;
+  /** The pid namespace containers created with sandbox_pidns join. */
+  pidNamespace: SandboxPidNamespace | undefined;
+  /** OCI hooks found under CreateSandbox's guest_hook_path, added to every container. */
+  guestHooks: GuestHooks | undefined;
 
   private constructor(
     readonly config: AgentConfig,
@@ -99,16 +107,29 @@ export class Sandbox {
   }
 
   /**
-   * Tears everything down: every container (killed), every storage, the
-   * event monitors and the runtime's state directory. Errors are collected
-   * so one failure does not leave the rest behind; the first is thrown.
+   * DestroySandbox: every container killed and removed, every storage
+   * unmounted, the sandbox pid namespace ended. The agent keeps serving (a
+   * new CreateSandbox may follow). Errors are collected so one failure does
+   * not leave the rest behind; the first is thrown.
    */
-  async destroy(): Promise<void> {
+  async teardown(): Promise<void> {
     const errors: unknown[] = [];
     for (const id of [...this.containers.keys()]) {
       await this.removeContainer(id, 10).catch((err: unknown) => errors.push(err));
     }
     await this.storages.releaseAll().catch((err: unknown) => errors.push(err));
+    await this.pidNamespace?.stop().catch((err: unknown) => errors.push(err));
+    this.pidNamespace = undefined;
+    this.guestHooks = undefined;
+    this.created = false;
+    this.sandboxId = '';
+    if (errors.length > 0) throw errors[0];
+  }
+
+  /** Agent shutdown: teardown, then the event monitors and the socket directory. */
+  async destroy(): Promise<void> {
+    const errors: unknown[] = [];
+    await this.teardown().catch((err: unknown) => errors.push(err));
     this.oom.close();
     this.uevents.close();
     await rm(this.containerCtx.socketDir, { recursive: true, force: true }).catch((err: unknown) => errors.push(err));
