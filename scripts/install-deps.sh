@@ -26,6 +26,8 @@ PACKAGES=(
   crun runc busybox-static util-linux mount procps iproute2 e2fsprogs kmod
   # the reference ttRPC implementation for interop tests and benchmarks
   golang-go golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev gogoprotobuf protobuf-compiler
+  # guest image builder and VMs
+  qemu-system-x86 cpio xz-utils binutils
   # OCI command line contract tests
   bats
 )

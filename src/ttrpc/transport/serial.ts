@@ -17,7 +17,6 @@
 // pool thread until data arrives.
 
 import fs from 'node:fs';
-import { open } from 'node:fs/promises';
 import { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../logger.js';
 import { isWouldBlock, readFd, writeAllFd } from './fd-io.js';
@@ -34,8 +33,12 @@ const DEFAULT_POLL_INTERVAL_MS = 20;
 
 /** Serves the serial device at `devicePath` (opened read-write, blocking). */
 export async function listenSerial(devicePath: string, onStream: StreamHandler, options: SerialOptions = {}): Promise<Listener> {
-  const handle = await open(devicePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
-  const channel = new SerialChannel(handle.fd, handle.fd, onStream, options);
+  // A plain descriptor, not a FileHandle: the channel owns and closes it, and
+  // a FileHandle nobody references would be closed by the garbage collector.
+  const fd = await new Promise<number>((resolve, reject) =>
+    fs.open(devicePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY, (err, opened) => (err ? reject(err) : resolve(opened))),
+  );
+  const channel = new SerialChannel(fd, fd, onStream, options);
   return {
     address: `serial://${devicePath}`,
     close: async () => {

@@ -1,0 +1,114 @@
+// The guest's /init: a busybox shell script, run by the kernel as PID 1.
+//
+// It mounts the kernel filesystems, loads the modules in the order the image
+// builder computed, names the virtio-serial ports (there is no udev), brings
+// up lo and runs the agent. The agent finds its address, log level and
+// hotplug timeout on the kernel command line itself (agent.server_addr=,
+// agent.log=, agent.hotplug_timeout=). When the agent exits, the VM powers
+// off, so QEMU exits too.
+//
+// `agent.debug_console` on the kernel command line starts the agent in the
+// background and a shell on ttyS0 in the foreground instead; leaving the
+// shell powers off.
+
+export interface InitOptions {
+  /** Guest file listing module files to insmod, one per line. */
+  moduleList: string;
+  /** The agent's command line (program and arguments). */
+  agentCommand: readonly string[];
+  /** --oci-runtime passed to the agent unless the kernel command line has agent.oci_runtime=. */
+  ociRuntime: string;
+  /** How long to wait for the agent's virtio-serial port to be named, in seconds. */
+  portWaitSeconds?: number;
+}
+
+/** Quotes a value for the shell. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function renderInit(opts: InitOptions): string {
+  const waitTicks = Math.round((opts.portWaitSeconds ?? 10) * 50); // 20 ms each
+  return `#!/bin/sh
+# kata-ts guest init (written by kata-ts-image).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=linux
+
+log() { echo "kata-ts-init: $*"; }
+
+mount -t proc -o nosuid,nodev,noexec proc /proc
+mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
+mount -t devtmpfs -o nosuid,mode=0755 devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o nosuid,noexec,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
+mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
+
+# Kernel modules, dependencies first (computed when the image was built).
+while read -r module; do
+  [ -n "$module" ] || continue
+  insmod "$module" || log "insmod $module failed"
+done < ${shellQuote(opts.moduleList)}
+
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || log "cannot mount cgroup2"
+ip link set lo up || log "cannot bring up lo"
+
+# What init itself takes from the kernel command line.
+debug_console=
+server_addr=
+oci_runtime=
+set -f # no globbing of the command line's words
+for word in $(cat /proc/cmdline); do
+  case "$word" in
+    agent.debug_console|agent.debug_console=1|agent.debug_console=true|agent.debug_console=yes) debug_console=1 ;;
+    agent.server_addr=*) server_addr=\${word#agent.server_addr=} ;;
+    agent.oci_runtime=*) oci_runtime=\${word#agent.oci_runtime=} ;;
+  esac
+done
+set +f
+
+# /dev/virtio-ports/<name> links, as udev makes them. The host names a port
+# shortly after the driver finds it, so wait for the agent's port to be named.
+link_virtio_ports() {
+  mkdir -p /dev/virtio-ports
+  for port in /sys/class/virtio-ports/vport*; do
+    [ -r "$port/name" ] || continue
+    name=$(cat "$port/name")
+    [ -n "$name" ] && ln -sfn "../\${port##*/}" "/dev/virtio-ports/$name"
+  done
+}
+link_virtio_ports
+case "$server_addr" in
+  serial:///dev/virtio-ports/*)
+    want=\${server_addr#serial:///dev/virtio-ports/}
+    tick=0
+    while [ ! -e "/dev/virtio-ports/$want" ] && [ "$tick" -lt ${waitTicks} ]; do
+      sleep 0.02
+      tick=$((tick + 1))
+      link_virtio_ports
+    done
+    [ -e "/dev/virtio-ports/$want" ] || log "virtio-serial port $want did not appear"
+    ;;
+esac
+
+read -r uptime _ < /proc/uptime
+log "starting the agent (uptime $uptime s)"
+set -- ${opts.agentCommand.map(shellQuote).join(' ')}
+[ -n "$oci_runtime" ] || set -- "$@" --oci-runtime ${shellQuote(opts.ociRuntime)}
+
+if [ -n "$debug_console" ]; then
+  log "agent.debug_console: agent in the background, shell on ttyS0 (exit it to power off)"
+  "$@" &
+  setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
+else
+  "$@"
+  log "agent exited with status $?; powering off"
+fi
+sync
+poweroff -f
+`;
+}

@@ -1,0 +1,92 @@
+// The agent bundle, run on this host from a directory laid out as in the
+// guest (/opt/kata-ts): it serves Health and reports the checkout's version,
+// and bundled modules find package.json and the native addon where the image
+// puts them.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { bundleAgent, NATIVE_ADDON } from '../../src/image/agent-bundle.js';
+import { repoRoot } from '../../src/image/paths.js';
+import { Client, connect, createClient } from '../../src/ttrpc/index.js';
+import { Health, HealthCheckResponse_ServingStatus } from '../../src/protocols/gen/health_pb.js';
+import { AgentService } from '../../src/protocols/gen/agent_pb.js';
+import { start, stop, waitForPath } from '../helpers/processes.js';
+
+const ROOT = repoRoot();
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** A temporary /opt/kata-ts: package.json, and the addon unless told otherwise. */
+function guestDir(withAddon: boolean): { base: string; dir: string } {
+  const base = mkdtempSync(join(tmpdir(), 'kata-bundle-'));
+  const dir = join(base, 'opt', 'kata-ts');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'kata-ts', version: VERSION }));
+  if (withAddon) {
+    mkdirSync(dirname(join(dir, NATIVE_ADDON)), { recursive: true });
+    copyFileSync(join(ROOT, NATIVE_ADDON), join(dir, NATIVE_ADDON));
+  }
+  return { base, dir };
+}
+
+describe('agent bundle', () => {
+  test('one ESM file that serves Health and GetGuestDetails with the checkout version', async () => {
+    const { base, dir } = guestDir(true);
+    const bundleFile = join(dir, 'agent.mjs');
+    const sock = join(base, 'agent.sock');
+    try {
+      const bundle = await bundleAgent(ROOT, bundleFile);
+      assert.ok(bundle.inputs.includes('src/agent/main.ts'));
+      assert.ok(bundle.inputs.includes('src/image/agent-entry.ts'));
+      assert.ok(bundle.inputs.some((p) => p.startsWith('node_modules/pino/')), 'pino is bundled in');
+      for (const name of ['pino', 'prom-client', 'commander', 'zod', '@bufbuild/protobuf']) {
+        assert.ok(bundle.npmPackages.some((p) => p.name === name), `${name} listed with its version`);
+      }
+      assert.equal(bundle.bytes, readFileSync(bundleFile).length);
+
+      const agent = start(process.execPath, [bundleFile, '--server-addr', `unix://${sock}`, '--state-dir', join(base, 'state'), '--no-kernel-cmdline']);
+      try {
+        await waitForPath(sock);
+        const client = new Client(await connect(`unix://${sock}`, { timeoutMs: 10_000 }));
+        try {
+          assert.equal((await createClient(client, Health).check({})).status, HealthCheckResponse_ServingStatus.SERVING);
+          const details = await createClient(client, AgentService).getGuestDetails({});
+          assert.equal(details.agentDetails?.version, VERSION, 'version read from the package.json next to the bundle');
+        } finally {
+          await client.close();
+        }
+        const [code] = await stop(agent.child, 'SIGTERM');
+        assert.equal(code, 0, agent.output());
+      } finally {
+        await stop(agent.child, 'SIGKILL');
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test('bundled modules find the addon and package.json below the bundle directory', async () => {
+    for (const withAddon of [true, false]) {
+      const { base, dir } = guestDir(withAddon);
+      try {
+        const probe = join(dir, 'probe.mjs');
+        await bundleAgent(ROOT, probe, 'test/image/fixtures/addon-probe.ts');
+        const res = spawnSync(process.execPath, [probe], { encoding: 'utf8' });
+        assert.equal(res.status, 0, res.stderr);
+        const out = JSON.parse(res.stdout) as { version: string; addon: string[] | string; url: string };
+        assert.equal(out.version, VERSION);
+        assert.equal(out.url, pathToFileURL(join(dir, 'test/image/fixtures/addon-probe.ts')).href, "a module's URL is its place under the bundle directory");
+        if (withAddon) {
+          assert.ok(Array.isArray(out.addon) && out.addon.length > 0, `addon loaded: ${JSON.stringify(out.addon)}`);
+        } else {
+          assert.match(String(out.addon), /native\/build\/Release\/kata_vsock\.node could not be loaded/);
+        }
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
+    }
+  });
+});
