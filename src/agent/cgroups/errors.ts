@@ -2,6 +2,8 @@
 // name that the RPC layer should answer with, so that layer can translate it
 // without knowing anything about cgroups.
 
+import { StatusError } from '../../common/status-error.js';
+
 /** gRPC status names used by the cgroup layer (a subset of grpc.Code). */
 export type CgroupErrorCode =
   | 'INVALID_ARGUMENT'
@@ -12,32 +14,8 @@ export type CgroupErrorCode =
   | 'CANCELLED'
   | 'INTERNAL';
 
-/** Numeric gRPC status codes for the names above. */
-export const GRPC_CODES: Readonly<Record<CgroupErrorCode, number>> = {
-  CANCELLED: 1,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  FAILED_PRECONDITION: 9,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-};
-
-export class CgroupError extends Error {
+export class CgroupError extends StatusError<CgroupErrorCode> {
   override readonly name = 'CgroupError';
-  constructor(
-    /** Which gRPC status the failure maps to. */
-    readonly code: CgroupErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** The numeric gRPC status code. */
-  get grpcCode(): number {
-    return GRPC_CODES[this.code];
-  }
 }
 
 /** The errno name of a Node system error ('ENOENT', ...), if it is one. */

@@ -1,7 +1,7 @@
 // The guest agent's cgroup layer: statistics, resource updates, freezing
 // and OOM events for container cgroups, on cgroup v1, v2 or hybrid hosts.
 // It knows nothing of RPCs; the RPC layer converts to and from protobuf.
-export { CgroupError, GRPC_CODES, type CgroupErrorCode } from './errors.js';
+export { CgroupError, type CgroupErrorCode } from './errors.js';
 export { detectCgroupLayout, parseMountInfo, type CgroupLayout, type CgroupMode } from './layout.js';
 export { parseCgroupsPath, parseProcCgroup } from './path.js';
 export {

@@ -2,6 +2,8 @@
 // name the RPC layer should answer with, so that layer can translate without
 // knowing anything about runtimes or processes.
 
+import { StatusError } from '../../common/status-error.js';
+
 /** gRPC status names used by this layer (a subset of grpc.Code). */
 export type ContainerErrorCode =
   | 'INVALID_ARGUMENT'
@@ -11,31 +13,8 @@ export type ContainerErrorCode =
   | 'FAILED_PRECONDITION'
   | 'INTERNAL';
 
-/** Numeric gRPC status codes for the names above. */
-export const CONTAINER_GRPC_CODES: Readonly<Record<ContainerErrorCode, number>> = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  FAILED_PRECONDITION: 9,
-  INTERNAL: 13,
-};
-
-export class ContainerError extends Error {
+export class ContainerError extends StatusError<ContainerErrorCode> {
   override name = 'ContainerError';
-  constructor(
-    /** Which gRPC status the failure maps to. */
-    readonly code: ContainerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** The numeric gRPC status code. */
-  get grpcCode(): number {
-    return CONTAINER_GRPC_CODES[this.code];
-  }
 }
 
 /**

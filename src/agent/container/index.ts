@@ -5,7 +5,6 @@ export { Container, type ContainerStatus } from './container.js';
 export { DEFAULT_CONSOLE_TIMEOUT_MS, type ContainerContext } from './context.js';
 export { createContainer, type CreateContainerRequest } from './create.js';
 export {
-  CONTAINER_GRPC_CODES,
   ContainerError,
   RuntimeCommandError,
   invalidContainerId,

@@ -1,30 +1,22 @@
 // The errors of the guest-level operations (OnlineCPUMem, MemHotplugByProbe,
 // SetGuestDateTime, ReseedRandomDev, CopyFile). Each names the request field
-// at fault ("copy_file.path: ...", proto field names) and carries the numeric
-// gRPC status code the RPC layer answers with (see rpc/errors.ts, which reads
+// at fault ("copy_file.path: ...", proto field names) and carries the gRPC
+// status the RPC layer answers with (see rpc/errors.ts, which reads
 // `grpcCode`).
 
-/** The gRPC status codes this layer uses (values of grpc.Code). */
+import { FieldError } from '../../common/status-error.js';
+
+/** The gRPC statuses this layer uses. */
 export const GuestGrpcCode = {
-  INVALID_ARGUMENT: 3,
-  FAILED_PRECONDITION: 9,
-  INTERNAL: 13,
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  FAILED_PRECONDITION: 'FAILED_PRECONDITION',
+  INTERNAL: 'INTERNAL',
 } as const;
 
-export class GuestError extends Error {
-  override name = 'GuestError';
+export type GuestErrorCode = (typeof GuestGrpcCode)[keyof typeof GuestGrpcCode];
 
-  constructor(
-    /** Numeric gRPC status code. */
-    readonly grpcCode: number,
-    /** The request field at fault, e.g. "copy_file.path" or "memHotplugProbeAddr[2]". */
-    readonly field: string,
-    /** The problem, without the field name. */
-    readonly detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${field}: ${detail}`, options);
-  }
+export class GuestError extends FieldError<GuestErrorCode> {
+  override name = 'GuestError';
 }
 
 /** An INVALID_ARGUMENT error about `field`. */

@@ -4,32 +4,14 @@
 //   LinkNotFoundError           -> NOT_FOUND         (no such interface)
 //   IpCommandError              -> INTERNAL          (iproute2 refused or failed)
 
+import { StatusError } from '../../common/status-error.js';
+
 /** gRPC status names used by this module. */
 export type NetworkErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'INTERNAL';
 
-/** Numeric gRPC status codes for the names above. */
-export const NETWORK_GRPC_CODES: Readonly<Record<NetworkErrorCode, number>> = {
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  INTERNAL: 13,
-};
-
 /** Base class of the errors below. */
-export class NetworkError extends Error {
+export class NetworkError extends StatusError<NetworkErrorCode> {
   override name = 'NetworkError';
-  constructor(
-    /** Which gRPC status the failure maps to. */
-    readonly code: NetworkErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** The numeric gRPC status code. */
-  get grpcCode(): number {
-    return NETWORK_GRPC_CODES[this.code];
-  }
 }
 
 /**

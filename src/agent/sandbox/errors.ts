@@ -1,29 +1,21 @@
 // The errors of the sandbox-level operations (CreateSandbox's parts). Each
 // names the request field at fault ("hostname: ...", "dns[2]: ...", proto
-// field names) and carries the numeric gRPC status code the RPC layer answers
+// field names) and carries the gRPC status the RPC layer answers
 // with (see rpc/errors.ts, which reads `grpcCode`).
 
-/** The gRPC status codes this layer uses (values of grpc.Code). */
+import { FieldError } from '../../common/status-error.js';
+
+/** The gRPC statuses this layer uses. */
 export const SandboxGrpcCode = {
-  INVALID_ARGUMENT: 3,
-  FAILED_PRECONDITION: 9,
-  INTERNAL: 13,
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  FAILED_PRECONDITION: 'FAILED_PRECONDITION',
+  INTERNAL: 'INTERNAL',
 } as const;
 
-export class SandboxError extends Error {
-  override name = 'SandboxError';
+export type SandboxErrorCode = (typeof SandboxGrpcCode)[keyof typeof SandboxGrpcCode];
 
-  constructor(
-    /** Numeric gRPC status code. */
-    readonly grpcCode: number,
-    /** The request field at fault, e.g. "kernel_modules[1].parameters[0]". */
-    readonly field: string,
-    /** The problem, without the field name. */
-    readonly detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${field}: ${detail}`, options);
-  }
+export class SandboxError extends FieldError<SandboxErrorCode> {
+  override name = 'SandboxError';
 }
 
 /** An INVALID_ARGUMENT error about `field`. */

@@ -2,37 +2,25 @@
 // ("storages[2].mount_point: ...", proto field names) and carries the gRPC
 // status name the RPC layer answers with.
 
+import { StatusError } from '../../common/status-error.js';
+
 /** gRPC status names used by this layer (a subset of grpc.Code). */
 export type StorageErrorCode = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'FAILED_PRECONDITION' | 'INTERNAL';
 
-/** Numeric gRPC status codes for the names above. */
-export const STORAGE_GRPC_CODES: Readonly<Record<StorageErrorCode, number>> = {
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  FAILED_PRECONDITION: 9,
-  INTERNAL: 13,
-};
-
-export class StorageError extends Error {
+export class StorageError extends StatusError<StorageErrorCode> {
   override name = 'StorageError';
   /** The field at fault, e.g. "mount_point", or "storages[1].mount_point" once placed in a list. */
   field: string | undefined;
 
   constructor(
-    /** Which gRPC status the failure maps to. */
-    readonly code: StorageErrorCode,
+    code: StorageErrorCode,
     field: string | undefined,
     /** The problem, without the field name. */
     readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(field === undefined ? detail : `${field}: ${detail}`, options);
+    super(code, field === undefined ? detail : `${field}: ${detail}`, options);
     this.field = field;
-  }
-
-  /** The numeric gRPC status code. */
-  get grpcCode(): number {
-    return STORAGE_GRPC_CODES[this.code];
   }
 
   /** Places the field under `storages[index]` (for errors about one storage of a request). */

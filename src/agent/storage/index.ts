@@ -10,7 +10,6 @@ export {
   InvalidMountOptionError,
   InvalidStorageError,
   PathEscapeError,
-  STORAGE_GRPC_CODES,
   StorageError,
   StorageMountError,
   StorageReleaseError,
