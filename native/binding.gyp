@@ -1,10 +1,20 @@
-# Builds kata_vsock.node, the AF_VSOCK syscalls Node lacks (see vsock.c).
-# `npm ci` / `npm install` run this through the package's "install" script.
+# Builds kata_native.node: the system calls the TypeScript code needs and Node
+# lacks (AF_VSOCK, process control, uevent netlink, mount, clock); see
+# src/addon.c. `npm ci` / `npm install` run this through the package's
+# "install" script. TypeScript loads it through ../src/native/addon.ts.
 {
   "targets": [
     {
-      "target_name": "kata_vsock",
-      "sources": ["vsock.c", "src/process.c", "src/mount.c", "src/netlink.c", "src/clock.c"],
+      "target_name": "kata_native",
+      "sources": [
+        "src/addon.c",
+        "src/napi-util.c",
+        "src/vsock.c",
+        "src/process.c",
+        "src/netlink.c",
+        "src/mount.c",
+        "src/clock.c"
+      ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-Werror"]
     }

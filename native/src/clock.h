@@ -1,4 +1,4 @@
-// Setting the realtime clock for the guest agent's SetGuestDateTime (see clock.c).
+// Setting the realtime clock, which Node cannot do (see clock.c).
 #ifndef KATA_TS_NATIVE_CLOCK_H
 #define KATA_TS_NATIVE_CLOCK_H
 
@@ -8,8 +8,9 @@
 extern "C" {
 #endif
 
-// Adds `setRealtimeClock` to `exports`; called from the addon's init.
-napi_value kata_clock_init(napi_env env, napi_value exports);
+// Adds `setRealtimeClock` to `exports`;
+// called from the module's init (addon.c).
+napi_status kata_init_clock(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-// mount(2) and umount2(2) for the guest agent's storage layer (see mount.c).
+// mount(2) and umount2(2), which Node does not expose (see mount.c).
 #ifndef KATA_TS_NATIVE_MOUNT_H
 #define KATA_TS_NATIVE_MOUNT_H
 
@@ -8,8 +8,9 @@
 extern "C" {
 #endif
 
-// Adds `mount` and `umount2` to `exports`; called from the addon's init.
-napi_value kata_mount_init(napi_env env, napi_value exports);
+// Adds `mount` and `umount2` to `exports`;
+// called from the module's init (addon.c).
+napi_status kata_init_mount(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,9 @@
 // When a device appears or goes away (a disk is hot-plugged, a driver binds,
 // a memory block is added), the kernel broadcasts a "uevent" on the netlink
 // family NETLINK_KOBJECT_UEVENT, multicast group 1. Node cannot open netlink
-// sockets, so this file does, and watches the socket with libuv's poller on
-// the main event loop: no thread is blocked waiting for events.
+// sockets (its net and dgram modules make only TCP, UDP and Unix sockets),
+// so this file does, and watches the socket with libuv's poller on the main
+// event loop: no thread is blocked waiting for events.
 //
 //   ueventOpen() -> fd
 //       socket(AF_NETLINK, SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK,
@@ -20,24 +21,19 @@
 //   ueventUnwatch(handle)
 //       Stops watching and closes the fd. Idempotent.
 //
-// Errors are JavaScript Errors carrying `code` (e.g. "EPERM"), `errno`
-// (negative, as Node's) and `syscall`.
-//
-// The functions are attached to the addon's exports by kata_netlink_init(),
-// which the module's single init function calls.
+// Errors are Node-style system errors (see napi-util.h).
 
-#define _GNU_SOURCE
+#include "netlink.h"
+
 #include <errno.h>
 #include <linux/netlink.h>
-#include <node_api.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "netlink.h"
+#include "napi-util.h"
 
 // The multicast group the kernel sends uevents to (udevd listens on group 2).
 #define UEVENT_KERNEL_GROUP 1
@@ -49,38 +45,11 @@
 // the poller is level-triggered, so whatever is left wakes us again.
 #define UEVENT_BATCH 64
 
-static napi_value make_errno_error(napi_env env, const char *syscall, int err) {
-  char msg[256];
-  const char *name = strerrorname_np(err);
-  if (name == NULL) name = "EUNKNOWN";
-  snprintf(msg, sizeof msg, "%s failed: %s (%s)", syscall, strerror(err), name);
-  napi_value code_v, msg_v, error, errno_v, syscall_v;
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code_v);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
-  napi_create_error(env, code_v, msg_v, &error);
-  napi_create_int32(env, -err, &errno_v);
-  napi_set_named_property(env, error, "errno", errno_v);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
-  napi_set_named_property(env, error, "syscall", syscall_v);
-  return error;
-}
-
-// Returns NULL after throwing, so callers can `return throw_errno(...)`.
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
-  napi_throw(env, make_errno_error(env, syscall, err));
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
 // ueventOpen(): fd
 static napi_value uevent_open(napi_env env, napi_callback_info info) {
   (void)info;
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-  if (fd < 0) return throw_errno(env, "socket(NETLINK_KOBJECT_UEVENT)", errno);
+  if (fd < 0) return kata_throw_errno(env, "socket(NETLINK_KOBJECT_UEVENT)", errno);
 
   // Best effort: the forcing variant needs CAP_NET_ADMIN, the plain one is
   // capped by net.core.rmem_max. Either way the default still works.
@@ -97,7 +66,7 @@ static napi_value uevent_open(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
     int err = errno;
     close(fd);
-    return throw_errno(env, "bind(NETLINK_KOBJECT_UEVENT)", err);
+    return kata_throw_errno(env, "bind(NETLINK_KOBJECT_UEVENT)", err);
   }
   napi_value out;
   napi_create_int32(env, fd, &out);
@@ -173,7 +142,7 @@ static void call_js(uevent_watch *w, napi_value error, napi_value message) {
 static void deliver_error(uevent_watch *w, const char *syscall, int err) {
   napi_value null_v;
   napi_get_null(w->env, &null_v);
-  call_js(w, make_errno_error(w->env, syscall, err), null_v);
+  call_js(w, kata_errno_error(w->env, syscall, err, NULL), null_v);
 }
 
 static void deliver_message(uevent_watch *w, size_t length) {
@@ -236,29 +205,24 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
 
 // ueventWatch(fd, callback): handle
 static napi_value uevent_watch_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_valuetype t0 = napi_undefined, t1 = napi_undefined;
-  if (argc >= 1) napi_typeof(env, argv[0], &t0);
-  if (argc >= 2) napi_typeof(env, argv[1], &t1);
-  if (t0 != napi_number) return throw_type(env, "fd must be a number");
-  if (t1 != napi_function) return throw_type(env, "callback must be a function");
+  kata_get_args(env, info, 2, argv);
   int32_t fd;
-  napi_get_value_int32(env, argv[0], &fd);
-  if (fd < 0) return throw_type(env, "fd must not be negative");
+  if (!kata_arg_int32(env, argv[0], "fd", &fd)) return NULL;
+  if (kata_type_of(env, argv[1]) != napi_function) return kata_throw_arg_error(env, "callback", "must be a function");
+  if (fd < 0) return kata_throw_arg_error(env, "fd", "must not be negative");
 
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, "uv_default_loop", EINVAL);
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return kata_throw_errno(env, "uv_default_loop", EINVAL);
 
   uevent_watch *w = calloc(1, sizeof *w);
-  if (w == NULL) return throw_errno(env, "calloc", ENOMEM);
+  if (w == NULL) return kata_throw_errno(env, "calloc", ENOMEM);
   w->env = env;
   w->fd = fd;
   int rc = uv_poll_init(loop, &w->poll, fd);
   if (rc < 0) {
     free(w);  // never registered with the loop: nothing to close
-    return throw_errno(env, "uv_poll_init", -rc);
+    return kata_throw_errno(env, "uv_poll_init", -rc);
   }
   w->poll.data = w;
 
@@ -275,36 +239,32 @@ static napi_value uevent_watch_fd(napi_env env, napi_callback_info info) {
     w->stopped = 1;
     w->finalized = 1;
     uv_close((uv_handle_t *)&w->poll, on_handle_closed);
-    return throw_errno(env, "uv_poll_start", -rc);
+    return kata_throw_errno(env, "uv_poll_start", -rc);
   }
   if (napi_create_external(env, w, finalize_handle, NULL, &handle) != napi_ok) {
     w->finalized = 1;
     stop_watch(w);
-    return throw_errno(env, "napi_create_external", ENOMEM);
+    return kata_throw_errno(env, "napi_create_external", ENOMEM);
   }
   return handle;
 }
 
 // ueventUnwatch(handle): void
 static napi_value uevent_unwatch(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_valuetype t = napi_undefined;
-  if (argc >= 1) napi_typeof(env, argv[0], &t);
-  if (t != napi_external) return throw_type(env, "handle must come from ueventWatch()");
+  kata_get_args(env, info, 1, argv);
+  if (kata_type_of(env, argv[0]) != napi_external) return kata_throw_arg_error(env, "handle", "must come from ueventWatch()");
   void *data;
   napi_get_value_external(env, argv[0], &data);
   stop_watch((uevent_watch *)data);
   return NULL;
 }
 
-napi_value kata_netlink_init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"ueventOpen", NULL, uevent_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"ueventWatch", NULL, uevent_watch_fd, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"ueventUnwatch", NULL, uevent_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+napi_status kata_init_netlink(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      KATA_FUNCTION("ueventOpen", uevent_open),
+      KATA_FUNCTION("ueventWatch", uevent_watch_fd),
+      KATA_FUNCTION("ueventUnwatch", uevent_unwatch),
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  return exports;
+  return napi_define_properties(env, exports, KATA_COUNT(functions), functions);
 }

@@ -1,4 +1,4 @@
-// Kernel uevent socket for the guest agent (see netlink.c).
+// The kernel's uevent netlink socket, which Node cannot open (see netlink.c).
 #ifndef KATA_TS_NATIVE_NETLINK_H
 #define KATA_TS_NATIVE_NETLINK_H
 
@@ -8,8 +8,9 @@
 extern "C" {
 #endif
 
-// Adds this file's functions to `exports`; called from the addon's init.
-napi_value kata_netlink_init(napi_env env, napi_value exports);
+// Adds `ueventOpen`, `ueventWatch` and `ueventUnwatch` to `exports`;
+// called from the module's init (addon.c).
+napi_status kata_init_netlink(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
 }

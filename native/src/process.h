@@ -1,4 +1,4 @@
-// Process-related system calls for the guest agent (see process.c).
+// Process and descriptor system calls Node does not expose (see process.c).
 #ifndef KATA_TS_NATIVE_PROCESS_H
 #define KATA_TS_NATIVE_PROCESS_H
 
@@ -8,8 +8,11 @@
 extern "C" {
 #endif
 
-// Adds this file's functions to `exports`; called from the addon's init.
-napi_value kata_process_init(napi_env env, napi_value exports);
+// Adds `setChildSubreaper`, `isChildSubreaper`, `waitPid`, `peekExitedChild`,
+// `pipe`, `dup`, `setNonBlocking`, `recvFd`, `setWindowSize`, `getWindowSize`,
+// `addEntropy` and `reseedCrng` to `exports`;
+// called from the module's init (addon.c).
+napi_status kata_init_process(napi_env env, napi_value exports);
 
 #ifdef __cplusplus
 }

@@ -7,18 +7,19 @@
 // place in the tree (package.json for the version, the native addon), so each
 // of our modules (not those in node_modules) gets an import.meta.url as if it
 // sat at its place under the bundle's directory: in the guest, src/native/addon.ts looks for
-// ../../native/build/Release/kata_vsock.node from /opt/kata-ts/src/native/,
-// which is /opt/kata-ts/native/build/Release/kata_vsock.node, where the image
+// ../../native/build/Release/kata_native.node from /opt/kata-ts/src/native/,
+// which is /opt/kata-ts/native/build/Release/kata_native.node, where the image
 // puts the addon. No source file needs to know it is bundled.
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { NATIVE_ADDON_FILE } from '../native/addon.js';
 import { ImageBuildError } from './errors.js';
 
 /** The bundle's entry, relative to the checkout. */
 export const AGENT_ENTRY = 'src/image/agent-entry.ts';
 
 /** Files the guest needs next to the bundle, relative to both the checkout and the bundle's directory. */
-export const NATIVE_ADDON = 'native/build/Release/kata_vsock.node';
+export const NATIVE_ADDON = NATIVE_ADDON_FILE;
 
 export interface AgentBundle {
   /** Checkout-relative paths of every source file in the bundle, sorted. */

@@ -6,7 +6,7 @@
 //   /usr/bin/<applet>              busybox applets
 //   /opt/kata-ts/agent.mjs         the agent bundle
 //   /opt/kata-ts/package.json      name and version (the agent reports it)
-//   /opt/kata-ts/native/build/Release/kata_vsock.node   the native addon
+//   /opt/kata-ts/native/build/Release/kata_native.node  the native addon
 //   /lib/modules/<release>/...     modules with depmod's index
 //   /etc/kata-ts/modules.load      module files in load order
 import { access, readdir, readFile, realpath } from 'node:fs/promises';

@@ -82,7 +82,7 @@ describe('agent bundle', () => {
         if (withAddon) {
           assert.ok(Array.isArray(out.addon) && out.addon.length > 0, `addon loaded: ${JSON.stringify(out.addon)}`);
         } else {
-          assert.match(String(out.addon), /native\/build\/Release\/kata_vsock\.node could not be loaded/);
+          assert.match(String(out.addon), /native\/build\/Release\/kata_native\.node could not be loaded/);
         }
       } finally {
         rmSync(base, { recursive: true, force: true });

@@ -105,7 +105,7 @@ describe('kata-ts-image build', () => {
         'usr/lib/x86_64-linux-gnu/libc.so.6',
         'opt/kata-ts/agent.mjs',
         'opt/kata-ts/package.json',
-        'opt/kata-ts/native/build/Release/kata_vsock.node',
+        'opt/kata-ts/native/build/Release/kata_native.node',
         'etc/kata-ts/modules.load',
         `usr/lib/modules/${m.kernel.release}/modules.dep`,
         'bin',

@@ -1,9 +1,9 @@
 // AF_VSOCK sockets: how a VM guest and its host talk without a network.
 //
-// Node has no AF_VSOCK support, so a tiny native addon (native/vsock.c) makes
-// the socket calls, and the connected sockets are read and written as plain
-// descriptors (FdDuplex), since libuv cannot adopt a vsock socket as a
-// net.Socket.
+// Node has no AF_VSOCK support, so the project's native addon
+// (native/src/vsock.c, loaded by src/native/addon.ts) makes the socket calls,
+// and the connected sockets are read and written as plain descriptors
+// (FdDuplex), since libuv cannot adopt a vsock socket as a net.Socket.
 //
 // The listening socket is non-blocking and polled with accept() every
 // `acceptIntervalMs` (50 ms by default): no thread waits in accept(), and
@@ -12,14 +12,14 @@
 // thread in read() (see fd-duplex.ts).
 
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { getSystemErrorName } from 'node:util';
+import { loadAddon } from '../../native/addon.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { VMADDR_CID_ANY } from './address.js';
 import { FdDuplex } from './fd-duplex.js';
 import type { Listener, StreamHandler } from './types.js';
 
-/** The addon's functions (see native/vsock.c). */
+/** The addon's vsock functions (see native/src/vsock.c). */
 interface VsockAddon {
   listen(cid: number, port: number, backlog: number): number;
   accept(fd: number): { fd: number; cid: number; port: number } | null;
@@ -27,8 +27,6 @@ interface VsockAddon {
   shutdown(fd: number): void;
 }
 
-/** Where the addon is built; the same relative path from src/ and dist/. */
-const ADDON_PATH = '../../../native/build/Release/kata_vsock.node';
 const LISTEN_BACKLOG = 128;
 
 /** AF_VSOCK cannot be used here: no addon, or a kernel without vsock. */
@@ -39,34 +37,25 @@ export class VsockUnavailableError extends Error {
   }
 }
 
-let loaded: VsockAddon | VsockUnavailableError | undefined;
-
 function addon(): VsockAddon {
-  if (loaded === undefined) {
-    try {
-      loaded = createRequire(import.meta.url)(ADDON_PATH) as VsockAddon;
-    } catch (err) {
-      loaded = new VsockUnavailableError(
-        `vsock support needs the native addon native/build/Release/kata_vsock.node, which could not be loaded ` +
-          `(${(err as Error).message}); build it with "npm rebuild" or "node-gyp rebuild -C native"`,
-        { cause: err },
-      );
-    }
+  try {
+    return loadAddon() as unknown as VsockAddon;
+  } catch (err) {
+    throw new VsockUnavailableError(`vsock is unavailable: ${(err as Error).message}`, { cause: err });
   }
-  if (loaded instanceof VsockUnavailableError) throw loaded;
-  return loaded;
 }
 
-/** Turns the addon's {errno, syscall} errors into Node-style errors with a `code`. */
+/** Restates the addon's system errors ({code, errno, syscall}) with what was being done. */
 function systemError(err: unknown, what: string): Error {
   const { errno, syscall } = err as { errno?: number; syscall?: string };
   if (typeof errno !== 'number') return err as Error;
-  const code = getSystemErrorName(-errno);
+  const code = getSystemErrorName(errno);
   if (syscall === 'socket' && code === 'EAFNOSUPPORT') {
     return new VsockUnavailableError(`${what}: this kernel has no AF_VSOCK support (socket: ${code})`, { cause: err });
   }
-  // The addon's message is "<syscall>: <strerror text>".
-  const text = (err as Error).message.replace(/^\w+: /, '');
+  // The addon's message is "<syscall> failed: <strerror text> (<code>)".
+  const message = (err as Error).message;
+  const text = /^\S+ failed: (.*) \([A-Z0-9]+\)$/.exec(message)?.[1] ?? message;
   const out: NodeJS.ErrnoException = new Error(`${what}: ${syscall} ${code} (${text})`, { cause: err });
   out.code = code;
   out.errno = errno;

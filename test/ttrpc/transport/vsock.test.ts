@@ -5,6 +5,7 @@
 // fd-duplex.test.ts.
 
 import assert from 'node:assert/strict';
+import { constants } from 'node:os';
 import { test, type TestContext } from 'node:test';
 import { Server } from '../../../src/ttrpc/server.js';
 import { connect } from '../../../src/ttrpc/transport/connect.js';
@@ -39,7 +40,9 @@ test('vsock: a server listens on any CID, and the port is free again after close
   // While it listens the port is taken.
   await assert.rejects(listenVsock(0xffff_ffff, port, () => {}), (err: NodeJS.ErrnoException) => {
     assert.equal(err.code, 'EADDRINUSE');
-    assert.match(err.message, new RegExp(`listen vsock://-1:${port}: bind EADDRINUSE`));
+    assert.equal(err.errno, -constants.errno.EADDRINUSE, 'negative, as in Node');
+    assert.equal(err.syscall, 'bind');
+    assert.match(err.message, new RegExp(`listen vsock://-1:${port}: bind EADDRINUSE \\(Address already in use\\)`));
     return true;
   });
   await server.close();
