@@ -1,0 +1,10 @@
+export { DEFAULT_CONFIG_PATH, DEFAULTS, defaultImageDir } from './defaults.js';
+export { ConfigError, loadConfig, parseConfigText, resolveConfig } from './load.js';
+export {
+  ACCELERATORS,
+  MAX_PCIE_ROOT_PORTS,
+  SHARED_FS_KINDS,
+  type AcceleratorChoice,
+  type RuntimeConfig,
+  type SharedFsKind,
+} from './schema.js';

@@ -1,0 +1,107 @@
+// The container's OCI spec as the agent must see it, in the spirit of Kata's
+// constraintGRPCSpec: what names host things is removed or rewritten.
+//
+// - root.path becomes the guest path of the shared rootfs,
+//   /run/kata-containers/shared/containers/<cid>/rootfs;
+// - hooks are dropped (they are host programs);
+// - the cgroup and network namespaces are removed (the VM is the
+//   container's network namespace, and the agent makes the cgroups); other
+//   namespaces lose their path (host paths mean nothing in the guest). A pid
+//   namespace with a path means "share the sandbox's": it is removed and
+//   reported as sandboxPidns;
+// - resources that name host devices or host limits (pids, blockIO,
+//   hugepageLimits, network) are dropped; linux.resources.devices stay, with
+//   the host numbers: the agent rewrites them to the guest's;
+// - a systemd cgroupsPath "slice:prefix:name" becomes "/prefix/name";
+// - seccomp stays only if the agent supports it; process.selinuxLabel goes.
+//
+// Pure: the input spec is not modified.
+import type { Spec } from '../../oci/spec.js';
+
+/** Where the guest mounts the shared filesystem (CreateSandbox's storage). */
+export const GUEST_SHARED_DIR = '/run/kata-containers/shared/containers/';
+
+/** The guest path of a container's rootfs on the shared filesystem. */
+export function guestRootfsPath(containerId: string): string {
+  return `${GUEST_SHARED_DIR}${containerId}/rootfs`;
+}
+
+export interface GuestSpecOptions {
+  containerId: string;
+  /** GetGuestDetails' agent_details.supports_seccomp. */
+  seccompSupported: boolean;
+  /** The spec's bind mounts rewritten to guest paths (index in spec.mounts -> guest source). */
+  mountSources?: ReadonlyMap<number, string>;
+}
+
+export interface GuestSpec {
+  spec: Spec;
+  /** CreateContainerRequest.sandbox_pidns. */
+  sandboxPidns: boolean;
+  /**
+   * Device rules that will not mean what they say in the guest: on the wire
+   * a rule's major or minor 0 means "any" (upstream's Go runtime sends 0 for
+   * a wildcard, so agents read it that way), so "b 8:0" arrives as "b 8:*".
+   */
+  warnings: string[];
+}
+
+const DROPPED_NAMESPACES = new Set(['cgroup', 'network']);
+
+/** "system.slice:docker:abc" -> "/docker/abc"; other paths unchanged. */
+export function systemdCgroupsPathToFs(path: string): string {
+  const parts = path.split(':');
+  if (parts.length !== 3 || path.startsWith('/')) return path;
+  return `/${parts[1]}/${parts[2]}`;
+}
+
+export function toGuestSpec(input: Spec, opts: GuestSpecOptions): GuestSpec {
+  const spec = structuredClone(input);
+  let sandboxPidns = false;
+
+  spec.root = { ...(spec.root ?? {}), path: guestRootfsPath(opts.containerId) };
+  delete spec.hooks;
+  if (spec.process) delete spec.process.selinuxLabel;
+
+  if (opts.mountSources && spec.mounts) {
+    spec.mounts = spec.mounts.map((m, i) => {
+      const source = opts.mountSources!.get(i);
+      return source === undefined ? m : { ...m, source };
+    });
+  }
+
+  const linux = spec.linux;
+  if (linux) {
+    if (linux.namespaces) {
+      const kept = [];
+      for (const ns of linux.namespaces) {
+        if (DROPPED_NAMESPACES.has(ns.type)) continue;
+        if (ns.type === 'pid' && ns.path) {
+          sandboxPidns = true;
+          continue;
+        }
+        const { path: _hostPath, ...rest } = ns;
+        kept.push(rest);
+      }
+      linux.namespaces = kept;
+    }
+    if (linux.resources) {
+      delete linux.resources.pids;
+      delete linux.resources.blockIO;
+      delete linux.resources.hugepageLimits;
+      delete linux.resources.network;
+    }
+    if (linux.cgroupsPath !== undefined) linux.cgroupsPath = systemdCgroupsPathToFs(linux.cgroupsPath);
+    if (!opts.seccompSupported) delete linux.seccomp;
+  }
+  const warnings: string[] = [];
+  for (const [i, rule] of (spec.linux?.resources?.devices ?? []).entries()) {
+    if (rule.major === 0 || rule.minor === 0) {
+      warnings.push(
+        `linux.resources.devices[${i}] (${rule.type ?? 'a'} ${rule.major ?? '*'}:${rule.minor ?? '*'}): ` +
+          'a device number 0 in a rule reaches the agent as "any"',
+      );
+    }
+  }
+  return { spec, sandboxPidns, warnings };
+}

@@ -1,0 +1,348 @@
+// The sandbox manager: one VM, the agent in it, and the containers it runs.
+//
+//   const sb = await Sandbox.create({ id, config, runRoot });  // VM up, CreateSandbox done
+//   await sb.createContainer({ id: cid, spec, bundleDir });     // rootfs shared, disks plugged, CreateContainer
+//   await sb.startContainer(cid);
+//   const io = sb.attach(cid, { stdin, stdout, stderr });
+//   const status = await sb.waitProcess(cid);
+//   await io.done;
+//   await sb.destroy();                                        // containers removed, VM stopped, files gone
+//
+// State lives in <runRoot>/<id>/: the VM's sockets and console log, and
+// shared/, the directory the guest mounts as /run/kata-containers/shared/containers/.
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../../common/logger.js';
+import { silentLogger } from '../../common/logger.js';
+import { specToProto } from '../../oci/convert.js';
+import type { Spec } from '../../oci/spec.js';
+import type { DeviceSchema } from '../../protocols/gen/agent_pb.js';
+import { Code, isTtrpcError } from '../../ttrpc/index.js';
+import type { RuntimeConfig } from '../config/schema.js';
+import { DiskHotplugger, type PluggedDisk } from '../qemu/hotplug.js';
+import { Vm } from '../qemu/vm.js';
+import { findBlockDevices } from './block-devices.js';
+import { SandboxError } from './errors.js';
+import { toGuestSpec } from './guest-spec.js';
+import { SharedDir } from './shared-dir.js';
+import { relayInput, relayOutput, type ProcessRef } from './stdio.js';
+import { sharedFsStorage, type StorageInit } from './storage.js';
+
+export interface SandboxOptions {
+  id: string;
+  config: RuntimeConfig;
+  /** Parent of the sandbox's state directory (<runRoot>/<id>). */
+  runRoot: string;
+  /** Guest hostname; default: the sandbox id (at most 64 characters, as Kata). */
+  hostname?: string;
+  logger?: Logger;
+  /** Aborting it during create() stops the boot; create() rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface ContainerOptions {
+  id: string;
+  /** A validated spec (parseSpec). */
+  spec: Spec;
+  /** Relative root.path and bind mount sources are taken relative to it. */
+  bundleDir: string;
+}
+
+export interface AttachOptions {
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Only stdout is read for a process with a terminal. */
+  terminal?: boolean;
+  execId?: string;
+}
+
+export interface Attachment {
+  /** Settles when stdout and stderr have reached their end. */
+  outputDone: Promise<void>;
+  /** Stops feeding stdin (call once the process has exited). */
+  stopInput(): void;
+  inputDone: Promise<void>;
+}
+
+interface ContainerState {
+  disks: PluggedDisk[];
+  created: boolean;
+}
+
+/** Sandbox and container ids: what the agent accepts, and safe as file names. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+
+/** Deadline of ordinary agent calls (Kata: 60 s); waits and reads have none. */
+const AGENT_CALL_TIMEOUT_MS = 60_000;
+const SIGKILL = 9;
+
+export function checkId(id: string, what: string): void {
+  if (!ID_PATTERN.test(id)) {
+    throw new SandboxError(`${what} ${JSON.stringify(id)} is not valid (letters, digits, "_", ".", "+", "-"; at most 128; starting with a letter or digit)`);
+  }
+}
+
+export class Sandbox {
+  readonly id: string;
+  readonly runDir: string;
+  readonly vm: Vm;
+  private readonly shared: SharedDir;
+  private readonly hotplug: DiskHotplugger;
+  private readonly logger: Logger;
+  private readonly containers = new Map<string, ContainerState>();
+  private seccompSupported = false;
+  /**
+   * The shared filesystem's storage, when the agent has no CreateSandbox
+   * (older agents): it then goes with the first CreateContainer instead.
+   */
+  private pendingSharedStorage: StorageInit | undefined;
+  private destroying: Promise<void> | null = null;
+
+  private constructor(id: string, runDir: string, vm: Vm, shared: SharedDir, config: RuntimeConfig, logger: Logger) {
+    this.id = id;
+    this.runDir = runDir;
+    this.vm = vm;
+    this.shared = shared;
+    this.logger = logger;
+    this.hotplug = new DiskHotplugger(vm.qmp, config.qemu.pcieRootPorts, 10_000, config.agent.hotplugTimeoutMs);
+  }
+
+  /** Starts the VM and sets up the sandbox in it. On failure nothing is left behind. */
+  static async create(opts: SandboxOptions): Promise<Sandbox> {
+    checkId(opts.id, 'sandbox id');
+    const logger = (opts.logger ?? silentLogger).child({ sandbox: opts.id });
+    const runDir = join(opts.runRoot, opts.id);
+    await mkdir(opts.runRoot, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(runDir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new SandboxError(`sandbox ${opts.id} already exists (${runDir})`);
+      throw err;
+    }
+    let shared: SharedDir | undefined;
+    let vm: Vm | undefined;
+    try {
+      shared = await SharedDir.create(join(runDir, 'shared'), logger);
+      vm = await Vm.start({ id: opts.id, runDir, config: opts.config, sharedDir: shared.hostDir, logger, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const sandbox = new Sandbox(opts.id, runDir, vm, shared, opts.config, logger);
+      await sandbox.setUp(opts.hostname ?? opts.id.slice(0, 64), opts.config);
+      opts.signal?.throwIfAborted();
+      return sandbox;
+    } catch (err) {
+      await vm?.stop().catch(() => {});
+      await shared?.destroy().catch((e: unknown) => logger.warn({ err: e }, 'shared directory cleanup failed'));
+      await rm(runDir, { recursive: true, force: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  private async setUp(hostname: string, config: RuntimeConfig): Promise<void> {
+    const storage = sharedFsStorage(config.qemu.sharedFs, config.qemu.msize9p);
+    try {
+      await this.agentCall('CreateSandbox', () =>
+        this.vm.agent.createSandbox({ hostname, sandboxId: this.id, storages: [storage], sandboxPidns: false }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+      );
+    } catch (err) {
+      if (!(err instanceof SandboxError && isTtrpcError(err.cause) && err.cause.code === Code.NOT_FOUND)) throw err;
+      this.logger.info('the agent has no CreateSandbox: the shared filesystem is mounted with the first container');
+      this.pendingSharedStorage = storage;
+    }
+    const details = await this.agentCall('GetGuestDetails', () =>
+      this.vm.agent.getGuestDetails({ memBlockSize: true, memHotplugProbe: true }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+    );
+    this.seccompSupported = details.agentDetails?.supportsSeccomp ?? false;
+  }
+
+  /**
+   * Creates a container (not started): shares its rootfs and bind mount
+   * sources, hot-plugs its block devices, then CreateContainer. A failure
+   * undoes all of it.
+   */
+  async createContainer(opts: ContainerOptions): Promise<void> {
+    checkId(opts.id, 'container id');
+    if (this.containers.has(opts.id)) throw new SandboxError(`container ${opts.id} already exists in sandbox ${this.id}`);
+    const state: ContainerState = { disks: [], created: false };
+    this.containers.set(opts.id, state);
+    try {
+      const spec = opts.spec;
+      const rootPath = spec.root?.path;
+      if (!rootPath) throw new SandboxError('root.path: the spec names no root filesystem');
+      const blockDevices = await findBlockDevices(spec);
+      if (blockDevices.length > this.hotplug.freePorts) {
+        throw new SandboxError(`linux.devices: ${blockDevices.length} block devices but only ${this.hotplug.freePorts} free PCIe root ports (hypervisor.qemu.pcie_root_port)`);
+      }
+
+      await this.shared.shareRootfs(opts.id, resolve(opts.bundleDir, rootPath));
+      const mountSources = new Map<number, string>();
+      for (const [i, m] of (spec.mounts ?? []).entries()) {
+        if (!isBindMount(m)) continue;
+        if (!m.source) {
+          throw new SandboxError(`mounts[${i}].source: a bind mount needs a host path (got ${JSON.stringify(m.source)})`);
+        }
+        mountSources.set(i, await this.shared.shareMountSource(opts.id, i, resolve(opts.bundleDir, m.source)));
+      }
+
+      const devices: MessageInitShape<typeof DeviceSchema>[] = [];
+      for (const dev of blockDevices) {
+        const disk = await this.hotplug.plug(dev);
+        state.disks.push(disk);
+        this.logger.debug({ container: opts.id, source: dev.path, pciPath: disk.pciPath, containerPath: dev.containerPath }, 'disk plugged');
+        devices.push({ id: disk.pciPath, type: 'blk', vmPath: '', containerPath: dev.containerPath, options: [] });
+      }
+
+      const guest = toGuestSpec(spec, { containerId: opts.id, seccompSupported: this.seccompSupported, mountSources });
+      for (const warning of guest.warnings) this.logger.info({ container: opts.id }, warning);
+      const storages = this.pendingSharedStorage ? [this.pendingSharedStorage] : [];
+      await this.agentCall('CreateContainer', () =>
+        this.vm.agent.createContainer(
+          { containerId: opts.id, execId: opts.id, devices, storages, OCI: specToProto(guest.spec), sandboxPidns: guest.sandboxPidns },
+          { timeoutMs: AGENT_CALL_TIMEOUT_MS },
+        ),
+      );
+      this.pendingSharedStorage = undefined;
+      state.created = true;
+    } catch (err) {
+      await this.releaseContainer(opts.id, true).catch((e: unknown) => this.logger.warn({ err: e }, 'rollback of a failed CreateContainer'));
+      throw err;
+    }
+  }
+
+  async startContainer(containerId: string): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('StartContainer', () => this.vm.agent.startContainer({ containerId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
+  }
+
+  /** Relays the process's stdio (start it after StartContainer). */
+  attach(containerId: string, opts: AttachOptions): Attachment {
+    this.mustHave(containerId);
+    const proc: ProcessRef = { containerId, execId: opts.execId ?? containerId };
+    const readers = [this.agentCall('ReadStdout', () => relayOutput(this.vm.agent, proc, 'stdout', opts.stdout))];
+    if (!opts.terminal) readers.push(this.agentCall('ReadStderr', () => relayOutput(this.vm.agent, proc, 'stderr', opts.stderr)));
+    const input = opts.stdin ? relayInput(this.vm.agent, proc, opts.stdin) : undefined;
+    const inputDone = input ? this.agentCall('WriteStdin', () => input.done) : Promise.resolve();
+    inputDone.catch(() => {});
+    return {
+      outputDone: Promise.all(readers).then(() => {}),
+      stopInput: () => input?.stop(),
+      inputDone,
+    };
+  }
+
+  /** Waits for the process to exit; resolves with its status (exit code, or 128 + signal). */
+  async waitProcess(containerId: string, execId = containerId): Promise<number> {
+    this.mustHave(containerId);
+    const { status } = await this.agentCall('WaitProcess', () => this.vm.agent.waitProcess({ containerId, execId }));
+    return status;
+  }
+
+  /** Sets the window size of the process's terminal. */
+  async resizeTerminal(containerId: string, rows: number, columns: number, execId = containerId): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('TtyWinResize', () =>
+      this.vm.agent.ttyWinResize({ containerId, execId, row: rows, column: columns }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+    );
+  }
+
+  /** Sends a signal to the container's init process (or to all its processes). */
+  async signalProcess(containerId: string, signal: number, all = false): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('SignalProcess', () =>
+      this.vm.agent.signalProcess({ containerId, execId: all ? '' : containerId, signal }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+    );
+  }
+
+  /**
+   * Removes a container: kills what still runs in it, RemoveContainer,
+   * unplugs its disks (unless the whole VM is about to go) and unshares its files.
+   */
+  async removeContainer(containerId: string, opts: { unplug?: boolean } = {}): Promise<void> {
+    const state = this.mustHave(containerId);
+    if (state.created && !this.vm.exitError) {
+      await this.agentCall('SignalProcess', () =>
+        this.vm.agent.signalProcess({ containerId, execId: '', signal: SIGKILL }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+      ).catch((err: unknown) => this.logger.debug({ err }, 'SignalProcess before removal'));
+      await this.agentCall('RemoveContainer', () =>
+        this.vm.agent.removeContainer({ containerId, timeout: 0 }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+      );
+      state.created = false;
+    }
+    await this.releaseContainer(containerId, opts.unplug ?? true);
+  }
+
+  /**
+   * Tears everything down: containers, DestroySandbox, the VM, the shared
+   * directory and the state directory. Errors are logged, not thrown, so
+   * that cleanup always runs to the end. Safe to call more than once.
+   */
+  destroy(): Promise<void> {
+    this.destroying ??= this.doDestroy();
+    return this.destroying;
+  }
+
+  private async doDestroy(): Promise<void> {
+    const alive = () => !this.vm.exitError && !this.vm.ttrpc.closed;
+    for (const id of [...this.containers.keys()]) {
+      if (alive()) {
+        await this.removeContainer(id, { unplug: false }).catch((err: unknown) => this.logger.warn({ err, container: id }, 'container removal failed'));
+      }
+      await this.releaseContainer(id, false).catch(() => {});
+    }
+    if (alive()) {
+      await this.vm.agent
+        .destroySandbox({}, { timeoutMs: 10_000 })
+        .catch((err: unknown) => this.logger.warn({ err }, 'DestroySandbox failed'));
+    }
+    await this.vm.stop().catch((err: unknown) => this.logger.warn({ err }, 'VM stop failed'));
+    let sharedGone = true;
+    await this.shared.destroy().catch((err: unknown) => {
+      sharedGone = false;
+      this.logger.warn({ err }, 'shared directory cleanup failed');
+    });
+    if (sharedGone) await rm(this.runDir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  private async releaseContainer(containerId: string, unplug: boolean): Promise<void> {
+    const state = this.containers.get(containerId);
+    if (!state) return;
+    if (unplug && !this.vm.exitError) {
+      for (const disk of state.disks.splice(0)) {
+        await this.hotplug.unplug(disk).catch((err: unknown) => this.logger.warn({ err, disk }, 'disk unplug failed'));
+      }
+    }
+    await this.shared.unshareContainer(containerId);
+    this.containers.delete(containerId);
+  }
+
+  private mustHave(containerId: string): ContainerState {
+    const state = this.containers.get(containerId);
+    if (!state) throw new SandboxError(`no container ${containerId} in sandbox ${this.id}`);
+    return state;
+  }
+
+  /**
+   * Runs an agent call. If it fails because the VM went away, the error
+   * says so (QEMU's exit and the console) instead of "connection closed".
+   */
+  private async agentCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+    if (this.vm.exitError) throw this.vm.exitError;
+    try {
+      return await call();
+    } catch (err) {
+      if (isTtrpcError(err) && (err.code === Code.UNAVAILABLE || err.code === Code.CANCELLED)) {
+        const exit = await this.vm.exitErrorWithin(1000);
+        if (exit) throw exit;
+      }
+      if (err instanceof Error && isTtrpcError(err)) {
+        throw new SandboxError(`${what} failed: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+function isBindMount(m: NonNullable<Spec['mounts']>[number]): boolean {
+  return m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+}

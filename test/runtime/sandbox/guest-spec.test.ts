@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Spec } from '../../../src/oci/spec.js';
+import { guestRootfsPath, systemdCgroupsPathToFs, toGuestSpec } from '../../../src/runtime/sandbox/guest-spec.js';
+
+const hostSpec = (): Spec => ({
+  ociVersion: '1.0.2',
+  process: { args: ['sh'], cwd: '/', selinuxLabel: 'system_u:system_r:container_t:s0' },
+  root: { path: '/var/lib/bundles/c1/rootfs', readonly: true },
+  hooks: { prestart: [{ path: '/usr/bin/host-hook' }] },
+  mounts: [
+    { destination: '/proc', type: 'proc', source: 'proc' },
+    { destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind'] },
+  ],
+  linux: {
+    cgroupsPath: 'system.slice:kata:c1',
+    namespaces: [
+      { type: 'pid', path: '/proc/42/ns/pid' },
+      { type: 'network', path: '/var/run/netns/x' },
+      { type: 'cgroup' },
+      { type: 'ipc', path: '/proc/42/ns/ipc' },
+      { type: 'uts' },
+      { type: 'mount' },
+    ],
+    devices: [{ path: '/dev/xda', type: 'b', major: 8, minor: 16 }],
+    resources: {
+      devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 8, minor: 16, access: 'r' }],
+      memory: { limit: 1 << 28 },
+      pids: { limit: 100 },
+      blockIO: { weight: 10 },
+      hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
+      network: { classID: 1 },
+    },
+    seccomp: { defaultAction: 'SCMP_ACT_ALLOW' },
+  },
+});
+
+test('root.path becomes the shared rootfs in the guest; readonly kept', () => {
+  const { spec } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
+  assert.deepEqual(spec.root, { path: '/run/kata-containers/shared/containers/c1/rootfs', readonly: true });
+  assert.equal(guestRootfsPath('x'), '/run/kata-containers/shared/containers/x/rootfs');
+});
+
+test('hooks, selinux label and host-only resources go; devices and device rules stay with host numbers', () => {
+  const { spec } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
+  assert.equal(spec.hooks, undefined);
+  assert.equal(spec.process?.selinuxLabel, undefined);
+  assert.deepEqual(spec.linux?.resources, {
+    devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 8, minor: 16, access: 'r' }],
+    memory: { limit: 1 << 28 },
+  });
+  assert.deepEqual(spec.linux?.devices, [{ path: '/dev/xda', type: 'b', major: 8, minor: 16 }]);
+  assert.deepEqual(spec.linux?.seccomp, { defaultAction: 'SCMP_ACT_ALLOW' });
+});
+
+test('namespaces: cgroup and network removed, paths cleared, a pid namespace with a path becomes sandboxPidns', () => {
+  const { spec, sandboxPidns } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
+  assert.deepEqual(spec.linux?.namespaces, [{ type: 'ipc' }, { type: 'uts' }, { type: 'mount' }]);
+  assert.equal(sandboxPidns, true);
+  const own = hostSpec();
+  own.linux!.namespaces![0] = { type: 'pid' };
+  const r = toGuestSpec(own, { containerId: 'c1', seccompSupported: true });
+  assert.equal(r.sandboxPidns, false);
+  assert.deepEqual(r.spec.linux?.namespaces?.[0], { type: 'pid' });
+});
+
+test('seccomp is dropped when the agent does not support it', () => {
+  const { spec } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: false });
+  assert.equal(spec.linux?.seccomp, undefined);
+});
+
+test('systemd cgroups paths become filesystem paths; others are unchanged', () => {
+  const { spec } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
+  assert.equal(spec.linux?.cgroupsPath, '/kata/c1');
+  assert.equal(systemdCgroupsPathToFs('/already/a/path'), '/already/a/path');
+  assert.equal(systemdCgroupsPathToFs('a:b'), 'a:b');
+});
+
+test('bind mount sources are replaced by their shared guest paths; the input is not modified', () => {
+  const input = hostSpec();
+  const before = structuredClone(input);
+  const { spec } = toGuestSpec(input, { containerId: 'c1', seccompSupported: true, mountSources: new Map([[1, '/run/kata-containers/shared/containers/c1-mount-1-data']]) });
+  assert.equal(spec.mounts?.[1]?.source, '/run/kata-containers/shared/containers/c1-mount-1-data');
+  assert.equal(spec.mounts?.[0]?.source, 'proc');
+  assert.deepEqual(input, before);
+});
+
+test('a device rule with number 0 is reported: it reaches the agent as a wildcard', () => {
+  const input = hostSpec();
+  input.linux!.resources!.devices!.push({ allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' });
+  const { warnings } = toGuestSpec(input, { containerId: 'c1', seccompSupported: true });
+  assert.deepEqual(warnings, ['linux.resources.devices[2] (c 5:0): a device number 0 in a rule reaches the agent as "any"']);
+  assert.deepEqual(toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true }).warnings, []);
+});
