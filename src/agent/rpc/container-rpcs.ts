@@ -2,18 +2,39 @@
 // the OCI JSON model and calls into the sandbox; errors are translated to
 // statuses by `translated`.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Code, TtrpcError } from '../../ttrpc/index.js';
 import { specFromProto, resourcesFromProto } from '../../oci/convert.js';
 import { parseSpec } from '../../oci/spec.js';
+import { DEVICE_RULE_WILDCARD_ANNOTATION } from '../../oci/annotations.js';
 import { createContainer } from '../sandbox/create-container.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { validateContainerId } from '../container/validate.js';
-import { cgroupOfPid, cgroupPids, networkStats, readStats } from '../cgroups/index.js';
+import { cgroupOfPid, networkStats, readStats } from '../cgroups/index.js';
 import type { AgentServiceImpl } from './agent-service.js';
 import { invalidArgument, translated } from './errors.js';
 
 const run = promisify(execFile);
+
+/**
+ * The processes of a container: those that share its init process's cgroup
+ * in EVERY hierarchy. A union would be wrong where the runtime made no cgroup
+ * for the container in some hierarchy: on a hybrid host, crun (run without
+ * the cgroup2 mount) leaves the init in its parent's cgroup2 group - with
+ * every other process of the machine.
+ */
+async function containerPids(initPid: number): Promise<number[]> {
+  const cg = await cgroupOfPid(initPid);
+  let common: number[] | undefined;
+  for (const dir of cg.allDirs()) {
+    const text = await readFile(join(dir, 'cgroup.procs'), 'utf8');
+    const members = new Set(text.split('\n').filter((s) => /^\d+$/.test(s)).map(Number));
+    common = (common ?? [...members]).filter((pid) => members.has(pid));
+  }
+  return (common ?? []).sort((a, b) => a - b);
+}
 
 /** Request fields of newer runtimes that this agent does not implement. */
 function refuseUnsupported(fields: Array<[string, boolean]>): void {
@@ -38,7 +59,9 @@ export function containerRpcs(sandbox: Sandbox): AgentServiceImpl {
           if (d.containerPath === '') throw invalidArgument(`devices[${i}].container_path`, 'missing');
         });
         // The spec arrives as protobuf; validate its JSON form like any untrusted config.json.
-        const spec = parseSpec(specFromProto(req.OCI));
+        // Our own runtime sends -1 for wildcards and says so; others send 0 (see annotations.ts).
+        const zeroIsWildcard = req.OCI.Annotations[DEVICE_RULE_WILDCARD_ANNOTATION] !== '-1';
+        const spec = parseSpec(specFromProto(req.OCI, { zeroIsWildcard }));
         await createContainer(sandbox, {
           containerId: req.containerId,
           execId: req.execId,
@@ -92,7 +115,7 @@ export function containerRpcs(sandbox: Sandbox): AgentServiceImpl {
     listProcesses: (req) =>
       translated(async () => {
         const c = sandbox.container(req.containerId);
-        const pids = await cgroupPids(await cgroupOfPid(c.init.pid));
+        const pids = await containerPids(c.init.pid);
         const format = req.format || 'table';
         if (format === 'json') return { processList: new TextEncoder().encode(JSON.stringify(pids)) };
         if (format !== 'table') throw invalidArgument('format', `unknown format ${JSON.stringify(format)} (expected "table" or "json")`);

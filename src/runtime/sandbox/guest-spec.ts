@@ -13,10 +13,13 @@
 //   hugepageLimits, network) are dropped; linux.resources.devices stay, with
 //   the host numbers: the agent rewrites them to the guest's;
 // - a systemd cgroupsPath "slice:prefix:name" becomes "/prefix/name";
-// - seccomp stays only if the agent supports it; process.selinuxLabel goes.
+// - seccomp stays only if the agent supports it; process.selinuxLabel goes;
+// - an annotation tells our agent that device-rule wildcards are sent as -1,
+//   so a rule for a real minor 0 (b 254:0) keeps its meaning.
 //
 // Pure: the input spec is not modified.
 import type { Spec } from '../../oci/spec.js';
+import { DEVICE_RULE_WILDCARD_ANNOTATION } from '../../oci/annotations.js';
 
 /** Where the guest mounts the shared filesystem (CreateSandbox's storage). */
 export const GUEST_SHARED_DIR = '/run/kata-containers/shared/containers/';
@@ -38,12 +41,6 @@ export interface GuestSpec {
   spec: Spec;
   /** CreateContainerRequest.sandbox_pidns. */
   sandboxPidns: boolean;
-  /**
-   * Device rules that will not mean what they say in the guest: on the wire
-   * a rule's major or minor 0 means "any" (upstream's Go runtime sends 0 for
-   * a wildcard, so agents read it that way), so "b 8:0" arrives as "b 8:*".
-   */
-  warnings: string[];
 }
 
 const DROPPED_NAMESPACES = new Set(['cgroup', 'network']);
@@ -94,14 +91,6 @@ export function toGuestSpec(input: Spec, opts: GuestSpecOptions): GuestSpec {
     if (linux.cgroupsPath !== undefined) linux.cgroupsPath = systemdCgroupsPathToFs(linux.cgroupsPath);
     if (!opts.seccompSupported) delete linux.seccomp;
   }
-  const warnings: string[] = [];
-  for (const [i, rule] of (spec.linux?.resources?.devices ?? []).entries()) {
-    if (rule.major === 0 || rule.minor === 0) {
-      warnings.push(
-        `linux.resources.devices[${i}] (${rule.type ?? 'a'} ${rule.major ?? '*'}:${rule.minor ?? '*'}): ` +
-          'a device number 0 in a rule reaches the agent as "any"',
-      );
-    }
-  }
-  return { spec, sandboxPidns, warnings };
+  spec.annotations = { ...(spec.annotations ?? {}), [DEVICE_RULE_WILDCARD_ANNOTATION]: '-1' };
+  return { spec, sandboxPidns };
 }

@@ -194,7 +194,6 @@ export class Sandbox {
       }
 
       const guest = toGuestSpec(spec, { containerId: opts.id, seccompSupported: this.seccompSupported, mountSources });
-      for (const warning of guest.warnings) this.logger.info({ container: opts.id }, warning);
       const storages = this.pendingSharedStorage ? [this.pendingSharedStorage] : [];
       await this.agentCall('CreateContainer', () =>
         this.vm.agent.createContainer(

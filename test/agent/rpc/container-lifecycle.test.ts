@@ -2,7 +2,8 @@
 // OCI runtime and a busybox rootfs: the path the Kata runtime takes.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { DEVICE_RULE_WILDCARD_ANNOTATION } from '../../../src/oci/annotations.js';
 import { randomBytes } from 'node:crypto';
 import { Code, isTtrpcError } from '../../../src/ttrpc/index.js';
 import { specToProto, processToProto } from '../../../src/oci/convert.js';
@@ -109,6 +110,19 @@ describe('container lifecycle through the agent (runc)', { skip }, () => {
     assert.equal(a.status, 137);
     assert.equal(b.status, 137);
     await agent.api.removeContainer({ containerId: id });
+  });
+
+  test('a device rule for minor 0 keeps its meaning when the runtime says wildcards are -1', async () => {
+    for (const [annotated, expected] of [[true, 'c 99:0 rwm'], [false, 'c 99:* rwm']] as const) {
+      const id = `zero-${annotated ? 'a' : 'b'}-${randomBytes(3).toString('hex')}`;
+      const s = busyboxSpec({ rootfs: rootfs.rootfs, args: ['sleep', '100'], cgroupsPath: `${cgroupBase}/${id}` });
+      s.linux!.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 99, minor: 0, access: 'rwm' }] };
+      if (annotated) s.annotations = { [DEVICE_RULE_WILDCARD_ANNOTATION]: '-1' };
+      await agent.api.createContainer({ containerId: id, execId: id, OCI: specToProto(s) });
+      const list = readFileSync(`/sys/fs/cgroup/devices${cgroupBase}/${id}/devices.list`, 'utf8');
+      assert.ok(list.split('\n').includes(expected), `${expected} in ${list}`);
+      await agent.api.removeContainer({ containerId: id });
+    }
   });
 
   test('bad input: field named, right status, nothing left behind', async () => {

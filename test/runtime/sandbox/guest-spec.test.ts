@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Spec } from '../../../src/oci/spec.js';
 import { guestRootfsPath, systemdCgroupsPathToFs, toGuestSpec } from '../../../src/runtime/sandbox/guest-spec.js';
+import { DEVICE_RULE_WILDCARD_ANNOTATION } from '../../../src/oci/annotations.js';
+import { specFromProto, specToProto } from '../../../src/oci/convert.js';
 
 const hostSpec = (): Spec => ({
   ociVersion: '1.0.2',
@@ -85,10 +87,12 @@ test('bind mount sources are replaced by their shared guest paths; the input is 
   assert.deepEqual(input, before);
 });
 
-test('a device rule with number 0 is reported: it reaches the agent as a wildcard', () => {
+test('the spec tells the agent that wildcards are sent as -1, so a rule for minor 0 survives the wire', () => {
   const input = hostSpec();
   input.linux!.resources!.devices!.push({ allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' });
-  const { warnings } = toGuestSpec(input, { containerId: 'c1', seccompSupported: true });
-  assert.deepEqual(warnings, ['linux.resources.devices[2] (c 5:0): a device number 0 in a rule reaches the agent as "any"']);
-  assert.deepEqual(toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true }).warnings, []);
+  const { spec } = toGuestSpec(input, { containerId: 'c1', seccompSupported: true });
+  assert.equal(spec.annotations?.[DEVICE_RULE_WILDCARD_ANNOTATION], '-1');
+  const wire = specToProto(spec);
+  const back = specFromProto(wire, { zeroIsWildcard: wire.Annotations[DEVICE_RULE_WILDCARD_ANNOTATION] !== '-1' });
+  assert.deepEqual(back.linux?.resources?.devices?.at(-1), { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' });
 });
