@@ -44,4 +44,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-npm ci --no-audit --no-fund
+# npm ci (which also builds the native addon) only when the lock file changed
+# since the last install; the TypeScript is compiled every time.
+stamp=node_modules/.kata-ts-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f native/build/Release/kata_native.node ]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+else
+  npm run --silent build
+fi
