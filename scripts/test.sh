@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The VM tests boot the guest image: build it (a no-op when up to date).
+bin/kata-ts-image build
 npm run typecheck
 node scripts/run-tests.mjs "$@"

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBusyboxRootfs, busyboxSpec } from '../helpers/busybox-rootfs.js';
-import { containerTestsSkipReason } from '../helpers/container-env.js';
+import { containerTestsSkipReason, removeTestCgroup } from '../helpers/container-env.js';
 import { startAgentProcess } from '../helpers/agent-process.js';
 import { binPath, run } from '../helpers/processes.js';
 
@@ -38,5 +38,6 @@ test('CreateContainer spec=file://, StartContainer, ReadStdout, WaitProcess, Rem
   } finally {
     assert.equal(await agent.shutdown(), 0, agent.output());
     await rootfs.cleanup();
+    await removeTestCgroup(`/kata-ts-test-ctl-${process.pid}`);
   }
 });

@@ -98,3 +98,18 @@ export async function createContainerTestEnv(kind: RuntimeKind, rootfs: string):
     },
   };
 }
+
+/**
+ * Removes a test's cgroup directory (and any empty children left in it) from
+ * every hierarchy. OCI runtimes remove only a container's own leaf cgroup, so
+ * the parent a test named in cgroupsPath stays unless the test removes it.
+ */
+export async function removeTestCgroup(path: string): Promise<void> {
+  for (const mount of await cgroupMountPoints()) {
+    const dir = join(mount, path);
+    if (!existsSync(dir)) continue;
+    const children = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
+    for (const child of children) await removeTestCgroup(join(path, child.name));
+    await rmdir(dir);
+  }
+}

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Code, isTtrpcError } from '../../../src/ttrpc/index.js';
 import { specToProto, processToProto } from '../../../src/oci/convert.js';
 import { createBusyboxRootfs, busyboxSpec, busyboxProcess, type BusyboxRootfs } from '../../helpers/busybox-rootfs.js';
-import { containerTestsSkipReason } from '../../helpers/container-env.js';
+import { containerTestsSkipReason, removeTestCgroup } from '../../helpers/container-env.js';
 import { startAgentProcess, listTree, type AgentUnderTest } from '../../helpers/agent-process.js';
 
 const skip = containerTestsSkipReason('runc');
@@ -29,6 +29,7 @@ describe('container lifecycle through the agent (runc)', { skip }, () => {
   after(async () => {
     const exit = await agent.shutdown();
     await rootfs.cleanup();
+    await removeTestCgroup(cgroupBase);
     assert.equal(exit, 0, agent.output());
   });
 
@@ -170,6 +171,7 @@ describe('agent shutdown with calls in flight (runc)', { skip }, () => {
     } finally {
       await agent.shutdown();
       await rootfs.cleanup();
+      await removeTestCgroup(`/kata-ts-test-${process.pid}-blocked`);
     }
   });
 });

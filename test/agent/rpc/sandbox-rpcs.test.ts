@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Code, isTtrpcError } from '../../../src/ttrpc/index.js';
 import { specToProto, processToProto } from '../../../src/oci/convert.js';
 import { createBusyboxRootfs, busyboxSpec, busyboxProcess } from '../../helpers/busybox-rootfs.js';
-import { containerTestsSkipReason } from '../../helpers/container-env.js';
+import { containerTestsSkipReason, removeTestCgroup } from '../../helpers/container-env.js';
 import { startAgentProcess } from '../../helpers/agent-process.js';
 
 function mountsUnder(dir: string): string[] {
@@ -67,6 +67,7 @@ describe('sandbox RPCs (runc, host mode)', { skip: containerTestsSkipReason('run
     } finally {
       assert.equal(await agent.shutdown(), 0, agent.output());
       await rootfs.cleanup();
+      await removeTestCgroup(`/kata-ts-test-sb-${process.pid}`);
     }
   });
 
