@@ -4,12 +4,13 @@
 // Both servers run in their own process on a unix socket and answer
 // grpc.Health/Check. Each load generator, the Go peer's bench-client and our
 // own client (ts-bench-client.ts), runs against both servers with 1 and with
-// 64 callers in flight on one connection; the table gives p50/p99 latency and
-// throughput, and the ratio ours / Go for each. Rounds alternate the server
-// order and the table shows each figure's median over the rounds.
+// 64 callers in flight on one connection; the table gives p50/p99 latency,
+// throughput and the server's CPU time per call, and the ratio ours / Go for
+// each. Rounds alternate the server order and the table shows each figure's
+// median over the rounds.
 //
 //   node --import tsx bench/ttrpc/run.ts [--duration 2000] [--warmup 500] [--rounds 3] [--concurrency 1,64] [--json]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,8 +68,13 @@ try {
   const [cmd, args] = node('./ts-server.ts', ['--socket', join(dir, 'ours.sock')]);
   servers.ours = await startServerProcess(cmd, args, join(dir, 'ours.sock'));
 
+  const pids: Record<ServerName, number | undefined> = {
+    go: serverPid(servers.go.socket),
+    ours: serverPid(servers.ours.socket),
+  };
+
   // results[client][concurrency][server] = one result per round
-  const results = new Map<string, BenchResult[]>();
+  const results = new Map<string, RunResult[]>();
   const key = (c: ClientName, n: number, s: ServerName): string => `${c}/${n}/${s}`;
   for (let round = 0; round < rounds; round++) {
     const order: ServerName[] = round % 2 === 0 ? ['go', 'ours'] : ['ours', 'go'];
@@ -76,13 +82,16 @@ try {
       for (const concurrency of concurrencies) {
         for (const serverName of order) {
           const socket = servers[serverName]!.socket;
-          const result = await runClient(clientName, socket, concurrency);
+          const cpuBefore = cpuMs(pids[serverName]);
+          const bench = await runClient(clientName, socket, concurrency);
+          const result = { ...bench, server_cpu_us: serverCpuPerCall(cpuBefore, cpuMs(pids[serverName]), bench) };
           const list = results.get(key(clientName, concurrency, serverName)) ?? [];
           list.push(result);
           results.set(key(clientName, concurrency, serverName), list);
           process.stderr.write(
             `round ${round + 1}/${rounds}: ${clientName} client, ${concurrency} callers, ${serverName} server: ` +
-              `p50 ${result.p50_us.toFixed(0)} us, ${result.calls_per_sec.toFixed(0)} calls/s\n`,
+              `p50 ${result.p50_us.toFixed(0)} us, ${result.calls_per_sec.toFixed(0)} calls/s, ` +
+              `server CPU ${result.server_cpu_us.toFixed(1)} us/call\n`,
           );
         }
       }
@@ -96,6 +105,47 @@ try {
 } finally {
   await Promise.allSettled(Object.values(servers).map((s) => s.stop()));
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** One run's figures, and the server's CPU time per call (NaN where /proc cannot tell). */
+type RunResult = BenchResult & { server_cpu_us: number };
+
+/** The pid of the server process started with `--socket <socket>`, found through /proc (Linux). */
+function serverPid(socket: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(socket)) return Number(entry);
+    } catch {
+      // The process went away meanwhile, or is not ours to read.
+    }
+  }
+  return undefined;
+}
+
+/** CPU time (user + system) a process has used so far, in ms; undefined if unknown. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (name) ": state is the 3rd field; utime and stime are
+    // the 14th and 15th, in clock ticks of 1/100 s (USER_HZ on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The server's CPU time per call during one client run, in us. The CPU time
+ * covers the whole run (warm-up included) while `calls` counts the measured
+ * part only, so the calls of the warm-up are estimated at the measured rate.
+ */
+function serverCpuPerCall(before: number | undefined, after: number | undefined, result: BenchResult): number {
+  if (before === undefined || after === undefined || result.calls === 0) return NaN;
+  const allCalls = result.calls * ((durationMs + warmupMs) / durationMs);
+  return ((after - before) * 1000) / allCalls;
 }
 
 async function runClient(clientName: ClientName, socket: string, concurrency: number): Promise<BenchResult> {
@@ -119,11 +169,11 @@ function median(values: number[]): number {
 }
 
 function printTable(
-  results: Map<string, BenchResult[]>,
+  results: Map<string, RunResult[]>,
   key: (c: ClientName, n: number, s: ServerName) => string,
 ): void {
   const clientLabel: Record<ClientName, string> = { go: 'Go ttrpc client', ours: 'our TS client' };
-  const header = ['client', 'callers', 'server', 'p50 us', 'p99 us', 'calls/s'];
+  const header = ['client', 'callers', 'server', 'p50 us', 'p99 us', 'calls/s', 'server CPU us/call'];
   const rows: string[][] = [];
   const verdicts: string[] = [];
   for (const clientName of CLIENTS) {
@@ -134,17 +184,21 @@ function printTable(
           p50: median(list.map((r) => r.p50_us)),
           p99: median(list.map((r) => r.p99_us)),
           rate: median(list.map((r) => r.calls_per_sec)),
+          cpu: median(list.map((r) => r.server_cpu_us)),
         };
       };
       const go = figures('go');
       const ours = figures('ours');
       const label = clientLabel[clientName];
-      rows.push([label, String(concurrency), 'Go ttrpc', go.p50.toFixed(0), go.p99.toFixed(0), go.rate.toFixed(0)]);
-      rows.push(['', '', 'ours', ours.p50.toFixed(0), ours.p99.toFixed(0), ours.rate.toFixed(0)]);
+      const row = (f: typeof go): string[] =>
+        [f.p50.toFixed(0), f.p99.toFixed(0), f.rate.toFixed(0), f.cpu.toFixed(1)];
+      rows.push([label, String(concurrency), 'Go ttrpc', ...row(go)]);
+      rows.push(['', '', 'ours', ...row(ours)]);
       const p50Ratio = ours.p50 / go.p50;
+      const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
       rows.push([
         '', '', 'ours / Go',
-        `${p50Ratio.toFixed(2)}x`, `${(ours.p99 / go.p99).toFixed(2)}x`, `${(ours.rate / go.rate).toFixed(2)}x`,
+        ratio(ours.p50, go.p50), ratio(ours.p99, go.p99), ratio(ours.rate, go.rate), ratio(ours.cpu, go.cpu),
       ]);
       verdicts.push(
         `${label}, ${concurrency} caller(s): p50 latency ${p50Ratio.toFixed(2)}x Go's ` +
@@ -158,7 +212,7 @@ function printTable(
     cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(
     `\nttRPC unary round trip (grpc.Health/Check, unix socket): median of ${rounds} round(s) of ${durationMs} ms ` +
-      `after ${warmupMs} ms warm-up; latency: lower is better; calls/s: higher is better\n`,
+      `after ${warmupMs} ms warm-up; latency and CPU: lower is better; calls/s: higher is better\n`,
   );
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { RequestSchema, ResponseSchema, type Response } from '../protocols/gen/ttrpc_pb.js';
+import { decodeOkResponse } from './envelope.js';
 import { encodeFrame, FrameDecoder, MESSAGE_LENGTH_MAX, MessageType } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -47,9 +48,16 @@ const MAX_STREAM_ID = 0xffff_ffff;
 /** setTimeout() cannot wait longer than this; longer timeouts are not timed locally. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A call waiting for its response. */
 interface PendingCall {
-  resolve(payload: Uint8Array): void;
-  reject(err: TtrpcError): void;
+  readonly streamId: number;
+  readonly resolve: (payload: Uint8Array) => void;
+  readonly reject: (err: TtrpcError) => void;
+  /** The local deadline, if the call has a timeout. */
+  timer: NodeJS.Timeout | undefined;
+  /** The caller's signal and our listener on it, if the caller passed one. */
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 export class Client {
@@ -109,27 +117,35 @@ export class Client {
     this.nextStreamId += 2;
 
     return new Promise<Uint8Array>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => settle(new CancelledError());
-      const settle = (result: Uint8Array | TtrpcError) => {
-        if (this.pending.get(streamId) !== entry) return;
-        this.pending.delete(streamId);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (result instanceof TtrpcError) reject(result);
-        else resolve(result);
-      };
-      const entry: PendingCall = { resolve: settle, reject: settle };
-      this.pending.set(streamId, entry);
+      // One plain object per call; the timer and abort listener are only
+      // set up when the caller asked for them.
+      const call: PendingCall = { streamId, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      this.pending.set(streamId, call);
       if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
-        timer = setTimeout(() => settle(new DeadlineExceededError()), Math.max(0, timeoutMs));
+        call.timer = setTimeout(this.expire, Math.max(0, timeoutMs), call);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) {
+        call.onAbort = () => this.settle(call, new CancelledError());
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
       if (!this.writer.write(encodeFrame(streamId, MessageType.Request, body))) {
-        settle(new ConnectionClosedError());
+        this.settle(call, new ConnectionClosedError());
       }
     });
   }
+
+  /** Ends `call` with a response payload or an error, unless it already ended. */
+  private settle(call: PendingCall, result: Uint8Array | TtrpcError): void {
+    if (this.pending.get(call.streamId) !== call) return;
+    this.pending.delete(call.streamId);
+    clearTimeout(call.timer);
+    if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
+    if (result instanceof TtrpcError) call.reject(result);
+    else call.resolve(result);
+  }
+
+  /** A call's local deadline passed (a timer callback, shared by all calls). */
+  private readonly expire = (call: PendingCall): void => this.settle(call, new DeadlineExceededError());
 
   /** Calls a unary method of a protobuf-es service with a request (or its init object). */
   async call<I extends DescMessage, O extends DescMessage>(
@@ -163,7 +179,7 @@ export class Client {
       const call = this.pending.get(streamId);
       if (item.kind === 'oversize') {
         this.logger.debug({ streamId, length }, 'ttrpc client: oversize response skipped');
-        call?.reject(new MessageTooLargeError(length, MESSAGE_LENGTH_MAX));
+        if (call) this.settle(call, new MessageTooLargeError(length, MESSAGE_LENGTH_MAX));
         continue;
       }
       if (type !== MessageType.Response) {
@@ -175,16 +191,23 @@ export class Client {
         this.logger.debug({ streamId }, 'ttrpc client: response for no pending call');
         continue;
       }
+      // Nearly every response is an OK one in its usual encoding: take its
+      // payload directly; anything else is decoded by protobuf-es.
+      const ok = decodeOkResponse(item.payload);
+      if (ok !== undefined) {
+        this.settle(call, ok);
+        continue;
+      }
       let response: Response;
       try {
         response = fromBinary(ResponseSchema, item.payload);
       } catch (err) {
-        call.reject(new TtrpcError(Code.INTERNAL, `unmarshal response error: ${(err as Error).message}`));
+        this.settle(call, new TtrpcError(Code.INTERNAL, `unmarshal response error: ${(err as Error).message}`));
         continue;
       }
       const status = response.status;
-      if (status && status.code !== Code.OK) call.reject(new TtrpcError(status.code, status.message));
-      else call.resolve(response.payload);
+      if (status && status.code !== Code.OK) this.settle(call, new TtrpcError(status.code, status.message));
+      else this.settle(call, response.payload);
     }
   }
 
@@ -193,7 +216,7 @@ export class Client {
     this.closeError = err;
     this.writer.clear();
     if (this.decoder.midFrame) this.logger.debug({}, 'ttrpc client: connection closed in the middle of a frame');
-    for (const call of [...this.pending.values()]) call.reject(err);
+    for (const call of [...this.pending.values()]) this.settle(call, err);
     this.stream.destroy();
     this.onClose?.(err.cause instanceof Error ? err.cause : undefined);
   }

@@ -44,7 +44,8 @@ export function encodeHeader(header: FrameHeader): Buffer {
   return buf;
 }
 
-function writeHeader(buf: Buffer, header: FrameHeader): void {
+/** Writes `header` into the first 10 bytes of `buf`. */
+export function writeHeader(buf: Buffer, header: FrameHeader): void {
   buf.writeUInt32BE(header.length, 0);
   buf.writeUInt32BE(header.streamId, 4);
   buf.writeUInt8(header.type, 8);
@@ -56,13 +57,19 @@ export function decodeHeader(buf: Uint8Array, offset = 0): FrameHeader {
   if (buf.length - offset < MESSAGE_HEADER_LENGTH) {
     throw new RangeError(`a frame header needs ${MESSAGE_HEADER_LENGTH} bytes, got ${buf.length - offset}`);
   }
-  const view = new DataView(buf.buffer, buf.byteOffset + offset, MESSAGE_HEADER_LENGTH);
+  // Read byte by byte rather than through a DataView: this runs for every
+  // frame, and a view would be one more object to collect each time.
   return {
-    length: view.getUint32(0, false),
-    streamId: view.getUint32(4, false),
-    type: view.getUint8(8),
-    flags: view.getUint8(9),
+    length: readUInt32BE(buf, offset),
+    streamId: readUInt32BE(buf, offset + 4),
+    type: buf[offset + 8]!,
+    flags: buf[offset + 9]!,
   };
+}
+
+function readUInt32BE(buf: Uint8Array, offset: number): number {
+  // The top byte is multiplied, not shifted, so the result stays unsigned.
+  return buf[offset]! * 0x1000000 + ((buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!);
 }
 
 /**
@@ -96,16 +103,25 @@ export type DecodedFrame =
  * sync because the skipped body is exactly `header.length` bytes.
  *
  * Payloads may share memory with the pushed chunks: a caller must not reuse a
- * chunk's memory after pushing it.
+ * chunk's memory after pushing it. The decoder itself copies only what spans
+ * two chunks.
  */
 export class FrameDecoder {
   private readonly maxLength: number;
+  /** Bytes received and not consumed yet: chunks[0] from `offset` on, then the other chunks whole. */
   private chunks: Buffer[] = [];
+  private offset = 0;
+  /** How many bytes `chunks` holds from `offset` on. */
   private buffered = 0;
   /** Header of the frame whose body we are waiting for, if any. */
   private header: FrameHeader | null = null;
   /** Bytes of an oversize body still to drop. */
   private skipping = 0;
+  /**
+   * Where a header split across two chunks is put back together. It is
+   * decoded at once and never handed out, so one buffer serves every frame.
+   */
+  private readonly headerScratch = Buffer.alloc(MESSAGE_HEADER_LENGTH);
 
   constructor(maxLength = MESSAGE_LENGTH_MAX) {
     this.maxLength = maxLength;
@@ -131,14 +147,16 @@ export class FrameDecoder {
       }
       if (this.header === null) {
         if (this.buffered < MESSAGE_HEADER_LENGTH) return out;
-        this.header = decodeHeader(this.take(MESSAGE_HEADER_LENGTH));
+        this.header = this.takeHeader();
         if (this.header.length > this.maxLength) {
           // Start skipping, and run what is already buffered back through
           // push(): the first bytes are the body to drop, anything after it
           // belongs to the next frames.
           this.skipping = this.header.length;
           const rest = this.chunks;
+          if (rest.length > 0) rest[0] = rest[0]!.subarray(this.offset);
           this.chunks = [];
+          this.offset = 0;
           this.buffered = 0;
           for (const c of rest) out.push(...this.push(c));
           return out;
@@ -160,31 +178,53 @@ export class FrameDecoder {
     return this.buffered > 0 || this.header !== null || this.skipping > 0;
   }
 
-  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
+  /** Removes and decodes the next header (10 <= buffered). */
+  private takeHeader(): FrameHeader {
+    const first = this.chunks[0]!;
+    if (first.length - this.offset >= MESSAGE_HEADER_LENGTH) {
+      // The common case: decode in place.
+      const header = decodeHeader(first, this.offset);
+      this.consume(MESSAGE_HEADER_LENGTH);
+      return header;
+    }
+    this.copyOut(this.headerScratch, MESSAGE_HEADER_LENGTH);
+    return decodeHeader(this.headerScratch);
+  }
+
+  /** Removes and returns the next `n` buffered bytes (n <= buffered). */
   private take(n: number): Buffer {
-    this.buffered -= n;
-    const first = this.chunks[0];
-    if (first !== undefined && first.length >= n) {
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0]!;
+    if (first.length - this.offset >= n) {
       // The common case: the bytes are in one chunk; no copy.
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
+      const out = first.subarray(this.offset, this.offset + n);
+      this.consume(n);
+      return out;
     }
     const out = Buffer.allocUnsafe(n);
+    this.copyOut(out, n);
+    return out;
+  }
+
+  /** Moves the next `n` buffered bytes into the start of `target`. */
+  private copyOut(target: Buffer, n: number): void {
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;
-      const want = n - filled;
-      if (c.length <= want) {
-        c.copy(out, filled);
-        filled += c.length;
-        this.chunks.shift();
-      } else {
-        c.copy(out, filled, 0, want);
-        filled += want;
-        this.chunks[0] = c.subarray(want);
-      }
+      const count = Math.min(c.length - this.offset, n - filled);
+      c.copy(target, filled, this.offset, this.offset + count);
+      filled += count;
+      this.consume(count);
     }
-    return out;
+  }
+
+  /** Drops `n` bytes from the front of the first chunk (n <= what it has left). */
+  private consume(n: number): void {
+    this.offset += n;
+    this.buffered -= n;
+    if (this.offset === this.chunks[0]!.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
   }
 }

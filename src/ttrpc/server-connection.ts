@@ -14,7 +14,8 @@
 
 import type { Duplex } from 'node:stream';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { RequestSchema, ResponseSchema, StatusSchema, type Request } from '../protocols/gen/ttrpc_pb.js';
+import { RequestSchema, ResponseSchema, StatusSchema, type KeyValue, type Request } from '../protocols/gen/ttrpc_pb.js';
+import { encodeOkResponseFrame } from './envelope.js';
 import { encodeFrame, FrameDecoder, MESSAGE_LENGTH_MAX, MessageType } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Logger } from './logger.js';
@@ -55,13 +56,58 @@ export interface Dispatcher {
 /** setTimeout() cannot wait longer than this; longer deadlines are not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** One request being served. */
-interface ActiveCall {
+/**
+ * One request being served; also the CallContext its handler gets.
+ *
+ * The AbortController behind `signal` is created only when the handler reads
+ * `signal`: most handlers never do, and creating one per call is a
+ * measurable share of a busy server's time. An abort that happens before
+ * anyone asked for the signal is remembered, so a late read still sees an
+ * aborted signal with the same reason. Metadata is grouped by key on first
+ * read, for the same reason. (Both are getters, so a copy made with {...ctx}
+ * lacks them.)
+ */
+class ActiveCall implements CallContext {
   readonly streamId: number;
-  readonly controller: AbortController;
+  readonly service: string;
+  readonly method: string;
+  readonly deadline?: number;
   timer?: NodeJS.Timeout;
   /** Set once a response was sent or dropped: later results are discarded. */
-  answered: boolean;
+  answered = false;
+  private readonly metadataPairs: readonly KeyValue[];
+  private groupedMetadata: Metadata | undefined;
+  private controller: AbortController | undefined;
+  /** Why the call was aborted, once it was. */
+  private abortReason: TtrpcError | undefined;
+
+  constructor(streamId: number, request: Request, deadline: number | undefined) {
+    this.streamId = streamId;
+    this.service = request.service;
+    this.method = request.method;
+    if (deadline !== undefined) this.deadline = deadline;
+    this.metadataPairs = request.metadata;
+  }
+
+  get metadata(): Metadata {
+    this.groupedMetadata ??= metadataFromKeyValues(this.metadataPairs);
+    return this.groupedMetadata;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Aborts the call's signal (now, or when it is first read); only the first reason counts. */
+  abort(reason: TtrpcError): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 export class ServerConnection {
@@ -72,7 +118,9 @@ export class ServerConnection {
   private readonly writer: FrameWriter;
   private readonly calls = new Set<ActiveCall>();
   /** Handlers still running, including those whose call already timed out. */
-  private readonly running = new Set<Promise<void>>();
+  private running = 0;
+  /** Callers of settled() waiting for `running` to drop to 0. */
+  private settledWaiters: (() => void)[] = [];
   private closed = false;
   private resolveClosed!: () => void;
   /** Settles when the connection is closed. */
@@ -108,7 +156,7 @@ export class ServerConnection {
     for (const call of this.calls) {
       call.answered = true;
       clearTimeout(call.timer);
-      call.controller.abort(new ConnectionClosedError());
+      call.abort(new ConnectionClosedError());
     }
     this.calls.clear();
     this.stream.destroy();
@@ -116,8 +164,9 @@ export class ServerConnection {
   }
 
   /** Resolves once every handler started on this connection has returned. */
-  async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   private onData(chunk: Buffer): void {
@@ -168,82 +217,127 @@ export class ServerConnection {
       return;
     }
 
-    const call: ActiveCall = { streamId, controller: new AbortController(), answered: false };
     let deadline: number | undefined;
+    let ms = 0;
     if (request.timeoutNano > 0n) {
       // Round up so the handler never gets less time than the client asked for.
-      const ms = Number((request.timeoutNano + 999_999n) / 1_000_000n);
+      ms = Number((request.timeoutNano + 999_999n) / 1_000_000n);
       deadline = Date.now() + ms;
-      if (ms <= MAX_TIMER_MS) {
-        call.timer = setTimeout(() => this.expire(call), ms);
-      }
     }
-    const ctx: CallContext = {
-      service,
-      method,
-      metadata: metadataFromKeyValues(request.metadata),
-      signal: call.controller.signal,
-      ...(deadline === undefined ? {} : { deadline }),
-    };
+    const call = new ActiveCall(streamId, request, deadline);
+    if (deadline !== undefined && ms <= MAX_TIMER_MS) {
+      call.timer = setTimeout(this.expire, ms, call);
+    }
     this.calls.add(call);
 
-    const run = (async () => {
-      try {
-        const payload = await handler(request.payload, ctx);
-        this.finish(call, undefined, payload);
-      } catch (err) {
-        this.finish(call, err, undefined);
-      }
-    })();
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    // The call is its handler's context. then() with two callbacks is the
+    // cheapest way to wait: no async wrapper, one promise per call.
+    let result: Promise<Uint8Array>;
+    try {
+      result = handler(request.payload, call);
+    } catch (err) {
+      // A raw handler that threw instead of returning a rejected promise.
+      result = Promise.reject(err);
+    }
+    this.running++;
+    void result.then(
+      (payload) => {
+        // `?? empty`: a raw handler written in JavaScript may return nothing.
+        this.finishOk(call, payload ?? new Uint8Array(0));
+        this.handlerReturned();
+      },
+      (err: unknown) => {
+        this.finishWithError(call, err);
+        this.handlerReturned();
+      },
+    );
   }
 
-  /** The deadline passed before the handler finished: answer now, and tell the handler. */
-  private expire(call: ActiveCall): void {
+  private handlerReturned(): void {
+    this.running--;
+    if (this.running > 0) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * The deadline passed before the handler finished: answer now, and tell the
+   * handler. (A timer callback shared by all calls, which saves a closure per call.)
+   */
+  private readonly expire = (call: ActiveCall): void => {
     if (call.answered) return;
     const err = new DeadlineExceededError();
-    this.finish(call, err, undefined);
-    call.controller.abort(err);
+    this.finishWithError(call, err);
+    call.abort(err);
+  };
+
+  /** The handler returned `payload`: answer OK, unless the call was already answered. */
+  private finishOk(call: ActiveCall, payload: Uint8Array): void {
+    if (!this.markAnswered(call)) return;
+    this.sendOk(call.streamId, payload);
   }
 
-  private finish(call: ActiveCall, err: unknown, payload: Uint8Array | undefined): void {
-    if (call.answered) return;
+  /** The handler threw `err` (or the deadline passed): answer with its status. */
+  private finishWithError(call: ActiveCall, err: unknown): void {
+    if (!this.markAnswered(call)) return;
+    this.sendStatus(call.streamId, err);
+  }
+
+  /** Marks the call answered; false if it already was. */
+  private markAnswered(call: ActiveCall): boolean {
+    if (call.answered) return false;
     call.answered = true;
     clearTimeout(call.timer);
     this.calls.delete(call);
-    if (err !== undefined) {
-      this.sendStatus(call.streamId, err);
-      return;
-    }
-    this.send(call.streamId, Code.OK, '', payload ?? new Uint8Array(0));
+    return true;
   }
 
-  private sendStatus(streamId: number, err: unknown): void {
-    const { code, message } = statusOfError(err);
-    this.send(streamId, code, message, new Uint8Array(0));
-  }
-
-  private send(streamId: number, code: Code, message: string, payload: Uint8Array): void {
+  private sendOk(streamId: number, payload: Uint8Array): void {
     if (this.closed) {
       this.logger.debug({ streamId }, 'ttrpc server: connection gone, response dropped');
       return;
     }
-    // The status is always present, as in containerd's ttrpc (an OK status is
-    // an empty message), so our bytes match what a Go server sends.
-    const response = create(ResponseSchema, { status: create(StatusSchema, { code, message }), payload });
     let frame: Buffer;
     try {
-      frame = encodeFrame(streamId, MessageType.Response, toBinary(ResponseSchema, response));
+      frame = encodeOkResponseFrame(streamId, payload);
     } catch (err) {
-      // Only a response over 4 MiB fails here (encodeFrame throws a
-      // RESOURCE_EXHAUSTED error); send that status instead of the payload.
-      const fallback = statusOfError(err);
-      const small = create(ResponseSchema, { status: create(StatusSchema, fallback) });
-      frame = encodeFrame(streamId, MessageType.Response, toBinary(ResponseSchema, small));
+      // Only a response over 4 MiB fails here (a RESOURCE_EXHAUSTED error);
+      // send that status instead of the payload.
+      this.sendStatus(streamId, err);
+      return;
     }
+    this.writeFrame(streamId, frame);
+  }
+
+  /** Answers with a non-OK status and no payload. */
+  private sendStatus(streamId: number, err: unknown): void {
+    if (this.closed) {
+      this.logger.debug({ streamId }, 'ttrpc server: connection gone, response dropped');
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(streamId, MessageType.Response, encodeStatusResponse(err));
+    } catch (tooLarge) {
+      // A status message over 4 MiB: answer RESOURCE_EXHAUSTED instead.
+      frame = encodeFrame(streamId, MessageType.Response, encodeStatusResponse(tooLarge));
+    }
+    this.writeFrame(streamId, frame);
+  }
+
+  private writeFrame(streamId: number, frame: Buffer): void {
     if (!this.writer.write(frame)) {
       this.logger.debug({ streamId }, 'ttrpc server: connection gone, response dropped');
     }
   }
+}
+
+/**
+ * Response{status: {code, message}} for `err`, with no payload. Errors are
+ * rare enough to go through protobuf-es.
+ */
+function encodeStatusResponse(err: unknown): Uint8Array {
+  const status = create(StatusSchema, statusOfError(err));
+  return toBinary(ResponseSchema, create(ResponseSchema, { status }));
 }
