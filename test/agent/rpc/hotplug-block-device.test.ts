@@ -13,7 +13,9 @@
 // other would turn the first rewrite's output into the second's input and
 // give xvda's access to xvdb, or lose a rule. Inside the container each node
 // must carry its guest numbers, read its own loop file's marker, and keep
-// its own access: xvda writable, xvdb read-only (EPERM on write).
+// its own access: xvda writable, xvdb read-only (EPERM on write). A char
+// device with xvdb's host numbers (and a rule for it) must not move at all;
+// the container's own devices.list (cgroup mounted inside) shows all three.
 //
 // The spec carries the annotation our runtime sends (wildcards are -1 on the
 // wire), so a rule for a loop device with minor 0 keeps its minor.
@@ -108,11 +110,15 @@ for (const kind of ['runc', 'crun'] as RuntimeKind[]) {
         'head -c 40 /dev/xvdb; echo',
         'printf WRITTEN-THROUGH-XVDA | dd of=/dev/xvda bs=512 seek=1 2>/dev/null && sync && echo write-xvda-ok',
         'if printf X | dd of=/dev/xvdb bs=512 seek=1; then echo write-xvdb-ok; else echo write-xvdb-refused; fi',
+        `stat -c '%n %t:%T %F' /dev/xchar`,
+        // The container's own view of its device cgroup.
+        'echo RULES; cat /sys/fs/cgroup/devices/devices.list',
       ].join('; ');
       const base = h.spec(id, ['sh', '-c', script]);
       const node = { type: 'b', fileMode: 0o660, uid: 0, gid: 0 } as const;
       const spec: Spec = {
         ...base,
+        mounts: [...(base.mounts ?? []), { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] }],
         annotations: { [DEVICE_RULE_WILDCARD_ANNOTATION]: '-1' },
         linux: {
           ...base.linux,
@@ -120,12 +126,16 @@ for (const kind of ['runc', 'crun'] as RuntimeKind[]) {
           devices: [
             { ...node, path: '/dev/xvda', major: B.major, minor: B.minor },
             { ...node, path: '/dev/xvdb', major: A.major, minor: A.minor },
+            // A char device with the same numbers as xvdb's host numbers: not updated, and its
+            // rule must not move with the block device's.
+            { ...node, type: 'c', path: '/dev/xchar', major: A.major, minor: A.minor },
           ],
           resources: {
             devices: [
               { allow: false, access: 'rwm' },
               { allow: true, type: 'b', major: B.major, minor: B.minor, access: 'rwm' }, // xvda
               { allow: true, type: 'b', major: A.major, minor: A.minor, access: 'r' }, // xvdb, read-only
+              { allow: true, type: 'c', major: A.major, minor: A.minor, access: 'm' }, // xchar
             ],
           },
         },
@@ -146,13 +156,20 @@ for (const kind of ['runc', 'crun'] as RuntimeKind[]) {
       await h.api.removeContainer({ containerId: id });
 
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.stdout.split('\n'), [
+      const [out, inside] = r.stdout.split('RULES\n') as [string, string];
+      // Seen from inside the container: guest numbers for the block devices, the char rule where it was.
+      const insideRules = inside.split('\n');
+      assert.ok(insideRules.includes(`b ${A.major}:${A.minor} rwm`), `inside: ${inside}`);
+      assert.ok(insideRules.includes(`b ${B.major}:${B.minor} r`), `inside: ${inside}`);
+      assert.ok(insideRules.includes(`c ${A.major}:${A.minor} m`), `inside: char rule untouched: ${inside}`);
+      assert.deepEqual(out.split('\n'), [
         `/dev/xvda ${hex(A.major)}:${hex(A.minor)} block special file`,
         `/dev/xvdb ${hex(B.major)}:${hex(B.minor)} block special file`,
         A.marker + '\0'.repeat(40 - A.marker.length),
         B.marker + '\0'.repeat(40 - B.marker.length),
         'write-xvda-ok',
         'write-xvdb-refused',
+        `/dev/xchar ${hex(A.major)}:${hex(A.minor)} character special file`,
         '',
       ]);
       assert.match(r.stderr, /xvdb.*Operation not permitted/, 'EPERM from the device cgroup');
