@@ -9,7 +9,7 @@ import type { DescMessage } from '@bufbuild/protobuf';
 
 export type AgentServiceImpl = ServiceImpl<typeof AgentService>;
 
-export function notSupported(method: string): TtrpcError {
+function notSupported(method: string): TtrpcError {
   return new TtrpcError(Code.NOT_FOUND, `/${AgentService.typeName}/${method} is not supported`);
 }
 
@@ -31,8 +31,3 @@ export function agentService(implemented: AgentServiceImpl): AgentServiceImpl {
   return full as AgentServiceImpl;
 }
 
-/** Names of the methods `implemented` provides, for docs and GetGuestDetails. */
-export function implementedMethods(implemented: AgentServiceImpl): string[] {
-  const given = implemented as Record<string, unknown>;
-  return AgentService.methods.filter((m) => given[m.localName] !== undefined).map((m) => m.name);
-}

@@ -9,7 +9,7 @@ import type { AgentServiceImpl } from './agent-service.js';
 import { invalidArgument, translated } from './errors.js';
 
 /** After WaitProcess, an exec'd process stays this long so its output can be drained; then it is forgotten. */
-export const EXEC_FORGET_DELAY_MS = 30_000;
+const EXEC_FORGET_DELAY_MS = 30_000;
 
 /** Largest ReadStdout/ReadStderr answer; protects the 4 MiB frame limit. */
 const MAX_READ_LEN = 1 << 20;
