@@ -6,6 +6,9 @@
 //   const io = sb.attach(cid, { stdin, stdout, stderr });
 //   const status = await sb.waitProcess(cid);
 //   await io.done;
+//   await sb.execProcess(cid, 'e1', process);                 // another process in the running container
+//   const eio = sb.attach(cid, { execId: 'e1', stdout, stderr });
+//   const estatus = await sb.waitProcess(cid, 'e1');
 //   await sb.destroy();                                        // containers removed, VM stopped, files gone
 //
 // State lives in <runRoot>/<id>/: the VM's sockets and console log, and
@@ -16,8 +19,8 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../common/logger.js';
 import { silentLogger } from '../../common/logger.js';
-import { specToProto } from '../../oci/convert.js';
-import type { Spec } from '../../oci/spec.js';
+import { processToProto, specToProto } from '../../oci/convert.js';
+import { parseProcess, type Spec } from '../../oci/spec.js';
 import type { DeviceSchema } from '../../protocols/gen/agent_pb.js';
 import { Code, isTtrpcError } from '../../ttrpc/index.js';
 import type { RuntimeConfig } from '../config/schema.js';
@@ -56,6 +59,7 @@ export interface AttachOptions {
   stderr: Writable;
   /** Only stdout is read for a process with a terminal. */
   terminal?: boolean;
+  /** The exec to attach to (execProcess); default: the container's own process. */
   execId?: string;
 }
 
@@ -70,6 +74,8 @@ export interface Attachment {
 interface ContainerState {
   disks: PluggedDisk[];
   created: boolean;
+  /** Exec ids started with execProcess and not yet waited for. */
+  execs: Set<string>;
 }
 
 /** Sandbox and container ids: what the agent accepts, and safe as file names. */
@@ -164,7 +170,7 @@ export class Sandbox {
   async createContainer(opts: ContainerOptions): Promise<void> {
     checkId(opts.id, 'container id');
     if (this.containers.has(opts.id)) throw new SandboxError(`container ${opts.id} already exists in sandbox ${this.id}`);
-    const state: ContainerState = { disks: [], created: false };
+    const state: ContainerState = { disks: [], created: false, execs: new Set() };
     this.containers.set(opts.id, state);
     try {
       const spec = opts.spec;
@@ -214,10 +220,36 @@ export class Sandbox {
     await this.agentCall('StartContainer', () => this.vm.agent.startContainer({ containerId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
   }
 
-  /** Relays the process's stdio (start it after StartContainer). */
+  /**
+   * Starts another process in a running container (ExecProcess). `process`
+   * is an OCI process object (JSON); it is validated first. Attach to it and
+   * wait for it with its exec id.
+   */
+  async execProcess(containerId: string, execId: string, process: unknown): Promise<void> {
+    const state = this.mustHave(containerId);
+    checkId(execId, 'exec id');
+    if (execId === containerId) throw new SandboxError(`exec id ${execId}: the container's own process has that id`);
+    if (state.execs.has(execId)) throw new SandboxError(`exec id ${execId}: an exec with that id already runs in container ${containerId}`);
+    const proc = parseProcess(process, { pathPrefix: 'process' });
+    // As for the container's own process (guest-spec.ts): the guest has no SELinux labels.
+    delete proc.selinuxLabel;
+    state.execs.add(execId);
+    try {
+      await this.agentCall('ExecProcess', () =>
+        this.vm.agent.execProcess({ containerId, execId, process: processToProto(proc) }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+      );
+    } catch (err) {
+      state.execs.delete(execId);
+      throw err;
+    }
+  }
+
+  /**
+   * Relays the stdio of one process: the container's own (start it after
+   * StartContainer) or an exec's (opts.execId, after execProcess).
+   */
   attach(containerId: string, opts: AttachOptions): Attachment {
-    this.mustHave(containerId);
-    const proc: ProcessRef = { containerId, execId: opts.execId ?? containerId };
+    const proc = this.processRef(containerId, opts.execId);
     const readers = [this.agentCall('ReadStdout', () => relayOutput(this.vm.agent, proc, 'stdout', opts.stdout))];
     if (!opts.terminal) readers.push(this.agentCall('ReadStderr', () => relayOutput(this.vm.agent, proc, 'stderr', opts.stderr)));
     const input = opts.stdin ? relayInput(this.vm.agent, proc, opts.stdin) : undefined;
@@ -232,14 +264,16 @@ export class Sandbox {
 
   /** Waits for the process to exit; resolves with its status (exit code, or 128 + signal). */
   async waitProcess(containerId: string, execId = containerId): Promise<number> {
-    this.mustHave(containerId);
+    this.processRef(containerId, execId);
     const { status } = await this.agentCall('WaitProcess', () => this.vm.agent.waitProcess({ containerId, execId }));
+    // The agent forgets an exec once it has been waited for.
+    if (execId !== containerId) this.containers.get(containerId)?.execs.delete(execId);
     return status;
   }
 
   /** Sets the window size of the process's terminal. */
   async resizeTerminal(containerId: string, rows: number, columns: number, execId = containerId): Promise<void> {
-    this.mustHave(containerId);
+    this.processRef(containerId, execId);
     await this.agentCall('TtyWinResize', () =>
       this.vm.agent.ttyWinResize({ containerId, execId, row: rows, column: columns }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
     );
@@ -313,6 +347,14 @@ export class Sandbox {
     }
     await this.shared.unshareContainer(containerId);
     this.containers.delete(containerId);
+  }
+
+  /** Names one process of a container: its own (execId absent or the container id) or a running exec. */
+  private processRef(containerId: string, execId: string | undefined): ProcessRef {
+    const state = this.mustHave(containerId);
+    if (execId === undefined || execId === containerId) return { containerId, execId: containerId };
+    if (!state.execs.has(execId)) throw new SandboxError(`no exec ${execId} in container ${containerId} of sandbox ${this.id}`);
+    return { containerId, execId };
   }
 
   private mustHave(containerId: string): ContainerState {

@@ -9,6 +9,10 @@
 // remap both, and their cgroup rules, in one step. B's rule is read-only and
 // must stay so.
 //
+// While the container sleeps, a process is exec'd into it: its environment,
+// stdout and exit status come back through the same stdio relay, keyed by
+// its exec id.
+//
 // No spec number has minor 0: on the wire a cgroup rule's 0 means "any"
 // (upstream's Go runtime sends 0 for a wildcard), so a rule for minor 0
 // cannot be sent.
@@ -23,8 +27,8 @@ import { resolveConfig } from '../../../src/runtime/config/load.js';
 import { VmExitedError } from '../../../src/runtime/qemu/errors.js';
 import { BLOCK_SOURCE_ANNOTATION_PREFIX } from '../../../src/runtime/sandbox/block-devices.js';
 import { Sandbox } from '../../../src/runtime/sandbox/sandbox.js';
-import { createBusyboxRootfs, busyboxSpec, type BusyboxRootfs } from '../../helpers/busybox-rootfs.js';
-import { alive, entries, imageMissing, waitNoProcessesMentioning, writeRawDisk } from '../helpers.js';
+import { createBusyboxRootfs, busyboxProcess, busyboxSpec, type BusyboxRootfs } from '../../helpers/busybox-rootfs.js';
+import { alive, entries, IMAGE, imageMissing, waitNoProcessesMentioning, writeRawDisk } from '../helpers.js';
 
 // virtio-blk's major in the guest (the first dynamic block major) and the
 // minors of its first two disks, vda and vdb.
@@ -105,6 +109,28 @@ describe('Sandbox with a real VM', { skip: imageMissing() }, () => {
     assert.equal(lines[4], 'bind-mounted');
     assert.equal((await readFile(diskA)).subarray(8, 16).toString('latin1'), 'written\n');
     assert.equal((await readFile(diskB)).subarray(0, 8).toString('latin1'), 'BBBBBBBB');
+
+    // An exec into the running container.
+    const execProcess = busyboxProcess({ args: ['sh', '-c', 'echo $FOO; uname -r; exit 3'] });
+    execProcess.env = [...(execProcess.env ?? []), 'FOO=bar'];
+    await sandbox.execProcess('c1', 'e1', execProcess);
+    const execOut = new PassThrough();
+    const execErr = new PassThrough();
+    let eout = '';
+    let eerr = '';
+    execOut.setEncoding('utf8').on('data', (d: string) => (eout += d));
+    execErr.setEncoding('utf8').on('data', (d: string) => (eerr += d));
+    const execIo = sandbox.attach('c1', { execId: 'e1', stdout: execOut, stderr: execErr });
+    assert.equal(await sandbox.waitProcess('c1', 'e1'), 3);
+    await execIo.outputDone;
+    const kernelVersion = (await readFile(IMAGE.kernelVersion, 'utf8')).trim();
+    assert.equal(eout, `bar\n${kernelVersion}\n`, `exec stderr: ${eerr}`);
+    assert.equal(eerr, '');
+    // Once waited for, the exec is gone; unknown containers and execs are named.
+    assert.throws(() => sandbox!.attach('c1', { execId: 'e1', stdout: execOut, stderr: execErr }), /no exec e1 in container c1 of sandbox disks/);
+    await assert.rejects(sandbox.execProcess('nope', 'e2', execProcess), /no container nope in sandbox disks/);
+    await assert.rejects(sandbox.execProcess('c1', 'e2', { args: 'sh' }), /process\.args/);
+    assert.equal(out.trim().split('\n').length, 6, 'the exec wrote nothing to the container\'s own stdout');
 
     // QEMU dies under the running container.
     const pid = sandbox.vm.pid!;
