@@ -16,6 +16,22 @@ import { containerRpcs } from './rpc/container-rpcs.js';
 import { processRpcs } from './rpc/process-rpcs.js';
 import { networkRpcs } from './rpc/network-rpcs.js';
 import { sandboxRpcs } from './rpc/sandbox-rpcs.js';
+import { loadLateModules, NO_LATE_MODULES } from './guest/late-modules.js';
+import type { MethodImpl } from '../ttrpc/index.js';
+import type { DescMessage } from '@bufbuild/protobuf';
+import type { AgentServiceImpl } from './rpc/agent-service.js';
+
+/** Every handler of `impl`, run once `ready` resolves. */
+function afterLateModules(ready: () => Promise<void>, impl: AgentServiceImpl): AgentServiceImpl {
+  const gated: Record<string, MethodImpl<DescMessage, DescMessage>> = {};
+  for (const [name, handler] of Object.entries(impl as Record<string, MethodImpl<DescMessage, DescMessage>>)) {
+    gated[name] = async (request, ctx) => {
+      await ready();
+      return handler(request, ctx);
+    };
+  }
+  return gated as AgentServiceImpl;
+}
 
 export interface RunningAgent {
   /** The address actually listened on, in URI form. */
@@ -31,6 +47,11 @@ export interface AgentEnvironment {
   devRoot?: string;
   /** Listen for kernel uevents (default: true). */
   netlinkUevents?: boolean;
+  /**
+   * File listing kernel modules to insmod once listening (the guest's init
+   * names it); AgentService RPCs wait for the load, Health does not.
+   */
+  lateModules?: string;
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, env: AgentEnvironment = {}): Promise<RunningAgent> {
@@ -46,9 +67,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, env: Agent
 
   const server = new Server({ logger });
   server.register(Health, healthService());
+  let lateModules = NO_LATE_MODULES;
   server.register(
     AgentService,
-    agentService({
+    afterLateModules(() => lateModules.ready(), agentService({
       ...guestRpcs({
         sysfsRoot: sandbox.sysfsRoot,
         deviceHandlers: deviceHandlerNames,
@@ -60,7 +82,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, env: Agent
       ...processRpcs(sandbox),
       ...networkRpcs(network, () => sandbox.deviceContext()),
       ...sandboxRpcs(sandbox),
-    }),
+    })),
   );
 
   let listener: Listener;
@@ -72,6 +94,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, env: Agent
     throw err;
   }
   logger.info({ address: listener.address }, 'agent listening');
+  if (env.lateModules !== undefined && env.lateModules !== '') lateModules = loadLateModules(env.lateModules, logger);
   return {
     address: listener.address,
     sandbox,

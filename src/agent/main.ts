@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
   logger.debug({ config }, 'configuration');
   let agent;
   try {
-    agent = await startAgent(config, logger);
+    agent = await startAgent(config, logger, { lateModules: process.env.KATA_TS_LATE_MODULES });
   } catch (err) {
     logger.fatal({ err, address: config.serverAddr }, 'cannot listen');
     process.exitCode = 1;

@@ -1,6 +1,14 @@
-// The agent as one ESM file for the guest: src/image/agent-entry.ts and
+// The agent as one file for the guest: src/image/agent-entry.ts and
 // everything it imports (our sources, pino, prom-client, protobuf, zod...)
-// bundled by esbuild for Node 20.
+// bundled by esbuild for Node 20, as a CommonJS script (agent.cjs) started by
+// a small ESM loader (the output file, agent.mjs).
+//
+// Why the loader: compiling the bundle is a large part of the agent's start
+// under TCG, and Node 20 can reuse V8's compiled code only for scripts
+// (vm.Script cachedData), not for ES modules. The loader compiles agent.cjs
+// with the code cache agent.cjs.cache when there is one (the image builder
+// writes it with writeCodeCache(), with the same node binary the guest gets);
+// without one, or with one V8 rejects (another node), it compiles from source.
 //
 // Bundling puts every module in one file, so `import.meta.url` would be the
 // bundle's URL everywhere. Some modules find files relative to their own
@@ -10,8 +18,9 @@
 // ../../native/build/Release/kata_native.node from /opt/kata-ts/src/native/,
 // which is /opt/kata-ts/native/build/Release/kata_native.node, where the image
 // puts the addon. No source file needs to know it is bundled.
-import { readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import { run } from './command.js';
 import { NATIVE_ADDON_FILE } from '../native/addon.js';
 import { ImageBuildError } from './errors.js';
 
@@ -29,11 +38,54 @@ export interface AgentBundle {
   bytes: number;
 }
 
-/** Some CommonJS dependencies call require() for Node built-ins; ESM has none, so the bundle defines one. */
-const REQUIRE_SHIM = "import { createRequire as __kataTsCreateRequire } from 'node:module';\nconst require = __kataTsCreateRequire(import.meta.url);";
+/** The script beside the loader, and its code cache. */
+export function scriptFileOf(loaderFile: string): string {
+  return loaderFile.replace(/\.mjs$/, '') + '.cjs';
+}
+export function codeCacheFileOf(loaderFile: string): string {
+  return `${scriptFileOf(loaderFile)}.cache`;
+}
+
+/**
+ * The loader: compiles the script with its code cache (if any) and runs it as
+ * CommonJS. With KATA_TS_WRITE_CODE_CACHE set, it only evaluates the modules
+ * (the entry does not start the agent) and then writes the cache, which then
+ * holds the functions that ran too.
+ */
+function loaderSource(scriptName: string): string {
+  return `// kata-ts agent loader (written by kata-ts-image): runs ${scriptName} with V8's code cache.
+import { readFileSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const file = join(dir, ${JSON.stringify(scriptName)});
+const cacheFile = file + '.cache';
+const writing = process.env.KATA_TS_WRITE_CODE_CACHE !== undefined;
+let cachedData;
+if (!writing) {
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache: compile from source
+  }
+}
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+const module = { exports: {}, filename: file, id: '.', loaded: false };
+globalThis.__kataTsWarmOnly = writing;
+script.runInThisContext()(module.exports, createRequire(file), module, file, dir);
+if (writing) {
+  await globalThis.__kataTsLoaded;
+  writeFileSync(cacheFile, script.createCachedData());
+}
+`;
+}
 
 /** Bundles the agent (or another `entry`, relative to `root`) from the checkout at `root` into `outFile`. */
 export async function bundleAgent(root: string, outFile: string, entry = AGENT_ENTRY): Promise<AgentBundle> {
+  const scriptFile = scriptFileOf(outFile);
   const esbuild = await import('esbuild').catch((err: unknown) => {
     throw new ImageBuildError('esbuild is not installed (it is a devDependency: run npm ci)', { cause: err });
   });
@@ -43,14 +95,13 @@ export async function bundleAgent(root: string, outFile: string, entry = AGENT_E
     // Keep paths as found under the checkout (a linked node_modules stays "node_modules/...").
     preserveSymlinks: true,
     entryPoints: [join(root, entry)],
-    outfile: outFile,
+    outfile: scriptFile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
     metafile: true,
     logLevel: 'silent',
-    banner: { js: REQUIRE_SHIM },
     plugins: [
       {
         name: 'kata-ts-module-url',
@@ -59,7 +110,8 @@ export async function bundleAgent(root: string, outFile: string, entry = AGENT_E
             if (!ours(args.path)) return undefined;
             const rel = relative(root, args.path).split(sep).join('/');
             const text = await readFile(args.path, 'utf8');
-            const url = `new URL(${JSON.stringify(`./${rel}`)}, import.meta.url).href`;
+            // __dirname: the script's directory (the loader passes it).
+            const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(rel)})).href`;
             return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
           });
         },
@@ -76,8 +128,22 @@ export async function bundleAgent(root: string, outFile: string, entry = AGENT_E
       throw new ImageBuildError(`the agent bundle includes ${input}, which is outside the checkout`);
     }
   }
+  if (result.warnings.length > 0) {
+    throw new ImageBuildError(`bundling the agent: ${result.warnings.map((w) => w.text).join('; ')}`);
+  }
   const output = Object.values(result.metafile.outputs)[0];
+  await writeFile(outFile, loaderSource(basename(scriptFile)));
   return { inputs, npmPackages: await npmPackagesOf(root, inputs), bytes: output?.bytes ?? 0 };
+}
+
+/**
+ * Writes the code cache of the bundle whose loader is `loaderFile` by running
+ * it with `node` (the binary the guest runs: V8 rejects another's cache).
+ */
+export async function writeCodeCache(loaderFile: string, node: string): Promise<void> {
+  await run(node, [loaderFile], { env: { ...process.env, KATA_TS_WRITE_CODE_CACHE: '1' } }).catch((err: unknown) => {
+    throw new ImageBuildError(`writing the agent's code cache failed: ${(err as Error).message}`, { cause: err });
+  });
 }
 
 /** The npm packages that bundled files belong to ("node_modules/@scope/name/..."), with versions. */

@@ -7,6 +7,8 @@ export interface RunOptions {
   /** Bytes written to the command's stdin (default: nothing, stdin closed). */
   input?: Uint8Array;
   cwd?: string;
+  /** The command's environment (default: ours). */
+  env?: NodeJS.ProcessEnv;
   /** Exit codes counted as success besides 0. */
   okCodes?: readonly number[];
 }
@@ -23,7 +25,7 @@ const STDERR_IN_MESSAGE = 2000;
 /** Runs `program args...` to completion; rejects with ImageBuildError unless it exits 0 (or an okCode). */
 export function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, [...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, [...args], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

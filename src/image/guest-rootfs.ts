@@ -4,14 +4,16 @@
 //   /bin /sbin /lib /lib64         links into /usr, as on the host (merged /usr)
 //   /usr/bin/node ...              host programs with their libraries
 //   /usr/bin/<applet>              busybox applets
-//   /opt/kata-ts/agent.mjs         the agent bundle
+//   /opt/kata-ts/agent.mjs         the agent's loader (agent-bundle.ts)
+//   /opt/kata-ts/agent.cjs         the agent bundle, and agent.cjs.cache its V8 code cache
 //   /opt/kata-ts/package.json      name and version (the agent reports it)
 //   /opt/kata-ts/native/build/Release/kata_native.node  the native addon
 //   /lib/modules/<release>/...     modules with depmod's index
-//   /etc/kata-ts/modules.load      module files in load order
+//   /etc/kata-ts/modules.load      module files the agent needs to listen, in load order
+//   /etc/kata-ts/modules-late.load the other module files, which the agent loads once listening
 import { access, readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AGENT_ENTRY, bundleAgent, NATIVE_ADDON, type AgentBundle } from './agent-bundle.js';
+import { AGENT_ENTRY, bundleAgent, codeCacheFileOf, NATIVE_ADDON, scriptFileOf, writeCodeCache, type AgentBundle } from './agent-bundle.js';
 import { addBusybox } from './busybox.js';
 import { ImageBuildError } from './errors.js';
 import { addHostProgram, sharedLibraries } from './host-programs.js';
@@ -20,10 +22,12 @@ import { renderInit } from './init-script.js';
 import type { KernelStage } from './kernel-stage.js';
 import { timed, type Progress } from './progress.js';
 import { RootfsLayout } from './rootfs-layout.js';
+import { EARLY_GUEST_MODULES, splitEarlyModules } from './modules.js';
 
 export const GUEST_AGENT_DIR = '/opt/kata-ts';
 export const GUEST_AGENT_BUNDLE = `${GUEST_AGENT_DIR}/agent.mjs`;
 export const GUEST_MODULE_LIST = '/etc/kata-ts/modules.load';
+export const GUEST_LATE_MODULE_LIST = '/etc/kata-ts/modules-late.load';
 export const GUEST_NODE = '/usr/bin/node';
 
 export interface GuestRootfs {
@@ -93,6 +97,11 @@ export async function assembleGuestRootfs(opts: {
   const bundleFile = join(workDir, 'agent.mjs');
   const bundle = await timed(progress, 'bundling the agent', () => bundleAgent(root, bundleFile));
   layout.addFile(GUEST_AGENT_BUNDLE, bundleFile, 0o644);
+  layout.addFile(scriptFileOf(GUEST_AGENT_BUNDLE), scriptFileOf(bundleFile), 0o644);
+  // The guest's node is this host's (stripped: same V8), so its code cache fits.
+  const node = config.programs.find((p) => p.path === GUEST_NODE)?.path ?? GUEST_NODE;
+  await timed(progress, "writing the agent's code cache", () => writeCodeCache(bundleFile, node));
+  layout.addFile(codeCacheFileOf(GUEST_AGENT_BUNDLE), codeCacheFileOf(bundleFile), 0o644);
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name?: string; version?: string };
   layout.addData(`${GUEST_AGENT_DIR}/package.json`, `${JSON.stringify({ name: pkg.name, version: pkg.version }, null, 2)}\n`);
   await access(join(root, NATIVE_ADDON)).catch((err: unknown) => {
@@ -106,12 +115,16 @@ export async function assembleGuestRootfs(opts: {
 
   layout.addDir('/lib/modules');
   await addTree(layout, join(stage.modulesRoot, 'lib', 'modules'), '/lib/modules');
-  layout.addData(GUEST_MODULE_LIST, stage.modules.loadOrder.map((m) => `${m}\n`).join(''));
+  const modulesDep = await readFile(join(stage.modulesRoot, 'lib', 'modules', stage.modules.release, 'modules.dep'), 'utf8');
+  const { early, late } = splitEarlyModules(stage.modules.loadOrder, modulesDep, EARLY_GUEST_MODULES);
+  layout.addData(GUEST_MODULE_LIST, early.map((m) => `${m}\n`).join(''));
+  layout.addData(GUEST_LATE_MODULE_LIST, late.map((m) => `${m}\n`).join(''));
 
   layout.addData(
     '/init',
     renderInit({
       moduleList: GUEST_MODULE_LIST,
+      lateModuleList: GUEST_LATE_MODULE_LIST,
       agentCommand: [GUEST_NODE, GUEST_AGENT_BUNDLE, ...config.agentArgs],
       ociRuntime: config.ociRuntime,
     }),

@@ -1,8 +1,9 @@
 // The guest's /init: a busybox shell script, run by the kernel as PID 1.
 //
-// It mounts the kernel filesystems, loads the modules in the order the image
-// builder computed, names the virtio-serial ports (there is no udev), brings
-// up lo and runs the agent. The agent finds its address, log level and
+// It mounts the kernel filesystems, loads the modules the agent's channel
+// needs in the order the image builder computed (the agent loads the others
+// once it listens, and holds AgentService RPCs until they are in), names the
+// virtio-serial ports (there is no udev), brings up lo and runs the agent. The agent finds its address, log level and
 // hotplug timeout on the kernel command line itself (agent.server_addr=,
 // agent.log=, agent.hotplug_timeout=). When the agent exits, the VM powers
 // off, so QEMU exits too.
@@ -12,8 +13,14 @@
 // shell powers off.
 
 export interface InitOptions {
-  /** Guest file listing module files to insmod, one per line. */
+  /** Guest file listing module files to insmod before the agent starts, one per line. */
   moduleList: string;
+  /**
+   * Guest file listing the other module files. The agent loads them once it
+   * is listening (KATA_TS_LATE_MODULES): under TCG, insmod of the block and
+   * filesystem modules takes about half a second.
+   */
+  lateModuleList?: string;
   /** The agent's command line (program and arguments). */
   agentCommand: readonly string[];
   /** --oci-runtime passed to the agent unless the kernel command line has agent.oci_runtime=. */
@@ -49,10 +56,13 @@ ln -sfn /proc/self/fd/1 /dev/stdout
 ln -sfn /proc/self/fd/2 /dev/stderr
 
 # Kernel modules, dependencies first (computed when the image was built).
-while read -r module; do
-  [ -n "$module" ] || continue
-  insmod "$module" || log "insmod $module failed"
-done < ${shellQuote(opts.moduleList)}
+load_modules() {
+  while read -r module; do
+    [ -n "$module" ] || continue
+    insmod "$module" || log "insmod $module failed"
+  done < "$1"
+}
+load_modules ${shellQuote(opts.moduleList)}
 
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || log "cannot mount cgroup2"
 ip link set lo up || log "cannot bring up lo"
@@ -95,6 +105,7 @@ case "$server_addr" in
     ;;
 esac
 
+${opts.lateModuleList === undefined ? '' : `# The other modules: the agent loads them once it is listening.\nexport KATA_TS_LATE_MODULES=${shellQuote(opts.lateModuleList)}\n`}
 read -r uptime _ < /proc/uptime
 log "starting the agent (uptime $uptime s)"
 set -- ${opts.agentCommand.map(shellQuote).join(' ')}

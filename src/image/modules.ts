@@ -186,3 +186,38 @@ export async function stageModules(kernelRoot: string, release: string, names: r
   await run('depmod', ['-C', '/dev/null', '-b', destRoot, release]);
   return { release, loadOrder, builtin: plan.builtin, bytes };
 }
+
+/**
+ * The guest modules the agent needs before it can listen: the PCI virtio
+ * transport and its two channels (virtio-serial ports, vsock). The rest are
+ * loaded while the agent starts (see init-script.ts).
+ */
+export const EARLY_GUEST_MODULES: readonly string[] = ['virtio_pci', 'virtio_console', 'vmw_vsock_virtio_transport'];
+
+/**
+ * Splits `loadOrder` (guest paths, dependencies first) into the modules that
+ * `earlyNames` need, with their dependencies from `modulesDep` (depmod's
+ * modules.dep: "kernel/x.ko: kernel/dep.ko ..."), and the rest. Both keep the
+ * load order. Early names absent from `loadOrder` (built in) are ignored.
+ */
+export function splitEarlyModules(loadOrder: readonly string[], modulesDep: string, earlyNames: readonly string[]): { early: string[]; late: string[] } {
+  const deps = new Map<string, string[]>(); // module name -> names of its dependencies
+  for (const line of modulesDep.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = moduleNameOfPath(line.slice(0, colon).trim());
+    deps.set(name, line.slice(colon + 1).trim().split(/\s+/).filter((d) => d !== '').map(moduleNameOfPath));
+  }
+  const needed = new Set<string>();
+  const pending = earlyNames.map(normalizeModuleName);
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    pending.push(...(deps.get(name) ?? []));
+  }
+  const early: string[] = [];
+  const late: string[] = [];
+  for (const path of loadOrder) (needed.has(moduleNameOfPath(path)) ? early : late).push(path);
+  return { early, late };
+}

@@ -4,12 +4,12 @@
 // puts them.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { bundleAgent, NATIVE_ADDON } from '../../src/image/agent-bundle.js';
+import { bundleAgent, codeCacheFileOf, NATIVE_ADDON, scriptFileOf, writeCodeCache } from '../../src/image/agent-bundle.js';
 import { repoRoot } from '../../src/image/paths.js';
 import { Client, connect, createClient } from '../../src/ttrpc/index.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../src/protocols/gen/health_pb.js';
@@ -33,10 +33,9 @@ function guestDir(withAddon: boolean): { base: string; dir: string } {
 }
 
 describe('agent bundle', () => {
-  test('one ESM file that serves Health and GetGuestDetails with the checkout version', async () => {
+  test('a loader and one script that serve Health and GetGuestDetails with the checkout version, with and without a code cache', async () => {
     const { base, dir } = guestDir(true);
     const bundleFile = join(dir, 'agent.mjs');
-    const sock = join(base, 'agent.sock');
     try {
       const bundle = await bundleAgent(ROOT, bundleFile);
       assert.ok(bundle.inputs.includes('src/agent/main.ts'));
@@ -45,8 +44,24 @@ describe('agent bundle', () => {
       for (const name of ['pino', 'prom-client', 'commander', 'zod', '@bufbuild/protobuf']) {
         assert.ok(bundle.npmPackages.some((p) => p.name === name), `${name} listed with its version`);
       }
-      assert.equal(bundle.bytes, readFileSync(bundleFile).length);
+      assert.equal(bundle.bytes, readFileSync(scriptFileOf(bundleFile)).length);
+      await serves(bundleFile, base, 'no cache');
 
+      await writeCodeCache(bundleFile, process.execPath);
+      assert.ok(statSync(codeCacheFileOf(bundleFile)).size > 0, 'code cache written');
+      await serves(bundleFile, base, 'with the cache');
+
+      // A cache V8 rejects (another node, or damaged) only costs time.
+      writeFileSync(codeCacheFileOf(bundleFile), 'not a code cache');
+      await serves(bundleFile, base, 'with a bad cache');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  async function serves(bundleFile: string, base: string, what: string): Promise<void> {
+    const sock = join(base, 'agent.sock');
+    {
       const agent = start(process.execPath, [bundleFile, '--server-addr', `unix://${sock}`, '--state-dir', join(base, 'state'), '--no-kernel-cmdline']);
       try {
         await waitForPath(sock);
@@ -59,14 +74,12 @@ describe('agent bundle', () => {
           await client.close();
         }
         const [code] = await stop(agent.child, 'SIGTERM');
-        assert.equal(code, 0, agent.output());
+        assert.equal(code, 0, `${what}: ${agent.output()}`);
       } finally {
         await stop(agent.child, 'SIGKILL');
       }
-    } finally {
-      rmSync(base, { recursive: true, force: true });
     }
-  });
+  }
 
   test('bundled modules find the addon and package.json below the bundle directory', async () => {
     for (const withAddon of [true, false]) {

@@ -120,6 +120,8 @@ describe('booting the image under QEMU (TCG)', { skip: HAVE_QEMU ? false : `${QE
       const log = vm.log();
       assert.doesNotMatch(log, /kata-ts-init: (insmod .* failed|cannot mount cgroup2|cannot bring up lo|virtio-serial port)/, log);
       assert.match(log, /"msg":"agent listening"/);
+      // The modules the agent loads once listening (GetGuestDetails above waited for them).
+      assert.doesNotMatch(log, /late kernel modules failed|cannot load the late kernel modules/, log);
     } finally {
       await client?.close();
       await shutDown(vm);

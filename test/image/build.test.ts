@@ -104,6 +104,9 @@ describe('kata-ts-image build', () => {
         'usr/lib64/ld-linux-x86-64.so.2',
         'usr/lib/x86_64-linux-gnu/libc.so.6',
         'opt/kata-ts/agent.mjs',
+        'opt/kata-ts/agent.cjs',
+        'opt/kata-ts/agent.cjs.cache',
+        'etc/kata-ts/modules-late.load',
         'opt/kata-ts/package.json',
         'opt/kata-ts/native/build/Release/kata_native.node',
         'etc/kata-ts/modules.load',
@@ -114,8 +117,12 @@ describe('kata-ts-image build', () => {
       ]) {
         assert.ok(members.has(name), `${name} in the initramfs`);
       }
-      const moduleList = cpioMember(paths.initrd, 'etc/kata-ts/modules.load').trim().split('\n');
-      assert.deepEqual(moduleList, m.modules.loadOrder);
+      const early = cpioMember(paths.initrd, 'etc/kata-ts/modules.load').trim().split('\n');
+      const late = cpioMember(paths.initrd, 'etc/kata-ts/modules-late.load').trim().split('\n');
+      assert.ok(early.some((mod) => mod.endsWith('/virtio_console.ko')), 'the agent channel driver loads early');
+      assert.ok(late.some((mod) => mod.endsWith('/ext4.ko')), 'filesystems load late');
+      const moduleList = [...early, ...late];
+      assert.deepEqual([...moduleList].sort(), [...m.modules.loadOrder].sort(), 'every module once, in one of the lists');
       for (const mod of moduleList) assert.ok(members.has(`usr${mod}`), `${mod} present`);
       const init = cpioMember(paths.initrd, 'init');
       assert.equal(spawnSync('busybox', ['sh', '-n'], { input: init }).status, 0, 'init is valid shell');
@@ -135,13 +142,13 @@ describe('kata-ts-image build', () => {
       assert.equal((await build({ agentArgs: ['--log-level', 'debug'] })).upToDate, true);
 
       // A changed source file of the agent rebuilds, and the bundle has the
-      // change (a legal comment, which esbuild keeps).
+      // change (a legal comment, which esbuild keeps) in the script the loader runs.
       appendFileSync(join(root, 'src/agent/config.ts'), '\n/*! changed-by-the-build-test */\n');
       const fourth = await build({ agentArgs: ['--log-level', 'debug'] });
       assert.equal(fourth.upToDate, false);
       const hashOf = (r: typeof m, p: string) => r.inputs.files.find((f) => f.path === p)!.sha256;
       assert.notEqual(hashOf(fourth.manifest, 'src/agent/config.ts'), hashOf(third.manifest, 'src/agent/config.ts'));
-      assert.match(cpioMember(paths.initrd, 'opt/kata-ts/agent.mjs'), /changed-by-the-build-test/);
+      assert.match(cpioMember(paths.initrd, 'opt/kata-ts/agent.cjs'), /changed-by-the-build-test/);
 
       // A changed host file rebuilds.
       appendFileSync(tool, Buffer.from('changed'));

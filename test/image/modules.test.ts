@@ -13,6 +13,7 @@ import {
   modulesDir,
   parseBuiltinModules,
   parseShowDepends,
+  splitEarlyModules,
   stripModuleSignature,
 } from '../../src/image/modules.js';
 import { prepareKernelStage } from '../../src/image/kernel-stage.js';
@@ -133,5 +134,31 @@ describe("the guest's modules from Debian's kernel", () => {
     const dep = readFileSync(join(modulesDir(root, stage.release), 'modules.dep'), 'utf8');
     assert.match(dep, /^kernel\/fs\/ext4\/ext4\.ko:.*kernel\/fs\/jbd2\/jbd2\.ko/m);
     assert.doesNotMatch(dep, /kernel\/sound\//, 'only the staged modules are indexed');
+  });
+});
+
+describe('splitEarlyModules', () => {
+  const dep = [
+    'kernel/drivers/virtio/virtio_ring.ko:',
+    'kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko',
+    'kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko',
+    'kernel/drivers/char/virtio_console.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko',
+    'kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko',
+    'kernel/fs/jbd2/jbd2.ko:',
+    'kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko',
+    '',
+  ].join('\n');
+  const order = ['virtio_ring', 'virtio', 'virtio_pci', 'virtio_blk', 'virtio_console', 'jbd2', 'ext4'].map((n) => `/lib/modules/6.1/kernel/x/${n}.ko`);
+
+  test('the early modules and their dependencies, in load order; the rest late', () => {
+    const { early, late } = splitEarlyModules(order, dep, ['virtio_pci', 'virtio-console']);
+    assert.deepEqual(early.map(moduleNameOfPath), ['virtio_ring', 'virtio', 'virtio_pci', 'virtio_console']);
+    assert.deepEqual(late.map(moduleNameOfPath), ['virtio_blk', 'jbd2', 'ext4']);
+  });
+
+  test('an early module that is not in the load order (built in) adds nothing', () => {
+    const { early, late } = splitEarlyModules(order, dep, ['vmw_vsock_virtio_transport']);
+    assert.deepEqual(early, []);
+    assert.deepEqual(late, order);
   });
 });
