@@ -196,19 +196,27 @@ export class Reaper {
     this.settle(pid, exitStatus(pid, null, null));
   }
 
-  /** Remembers the first exited child nobody watches and schedules its reaping. */
-  private noteOrphan(): void {
+  /**
+   * The pid of an exited child still waiting to be reaped, without reaping
+   * it. 0 when there is none (the candidates are then forgotten: they were
+   * all reaped meanwhile); undefined when waitid failed (logged).
+   */
+  private peekExited(): number | undefined {
     let pid: number;
     try {
       pid = this.native.peekExitedChild();
     } catch (err) {
       this.log.error({ err }, 'waitid failed');
-      return;
+      return undefined;
     }
-    if (pid === 0) {
-      this.candidates.clear();
-      return;
-    }
+    if (pid === 0) this.candidates.clear();
+    return pid;
+  }
+
+  /** Remembers the first exited child nobody watches and schedules its reaping. */
+  private noteOrphan(): void {
+    const pid = this.peekExited();
+    if (!pid) return;
     if (this.watchers.has(pid)) return; // reapWatched will take it
     if (!this.candidates.has(pid)) this.candidates.set(pid, Date.now());
     this.scheduleOrphanCheck();
@@ -231,17 +239,8 @@ export class Reaper {
   private reapOrphans(): void {
     const now = Date.now();
     for (;;) {
-      let pid: number;
-      try {
-        pid = this.native.peekExitedChild();
-      } catch (err) {
-        this.log.error({ err }, 'waitid failed');
-        return;
-      }
-      if (pid === 0) {
-        this.candidates.clear();
-        return;
-      }
+      const pid = this.peekExited();
+      if (!pid) return;
       if (this.watchers.has(pid)) {
         this.reapWatched(pid);
         continue;
