@@ -1,7 +1,8 @@
 # Builds kata_native.node: the system calls the TypeScript code needs and Node
-# lacks (AF_VSOCK, process control, uevent netlink, mount, clock); see
-# src/addon.c. `npm ci` / `npm install` run this through the package's
-# "install" script. TypeScript loads it through ../src/native/addon.ts.
+# lacks (AF_VSOCK, process control, uevent netlink, mount, clock, host ptys,
+# descriptor passing); see src/addon.c. `npm ci` / `npm install` run this
+# through the package's "install" script. TypeScript loads it through
+# ../src/native/addon.ts.
 {
   "targets": [
     {
@@ -13,7 +14,9 @@
         "src/process.c",
         "src/netlink.c",
         "src/mount.c",
-        "src/clock.c"
+        "src/clock.c",
+        "src/pty.c",
+        "src/fdpass.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-Werror"]

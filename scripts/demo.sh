@@ -32,4 +32,4 @@ node -e '
 ' "$dir/bundle/config.json" "$dir/disk.img"
 truncate -s 8M "$dir/disk.img"
 
-bin/kata-ts-runtime run --bundle "$dir/bundle" --root "$dir/state" "demo-$$"
+bin/kata-ts-runtime --root "$dir/state" run --bundle "$dir/bundle" "demo-$$"

@@ -26,10 +26,14 @@ PACKAGES=(
   crun runc busybox-static util-linux mount procps iproute2 e2fsprogs kmod
   # the reference ttRPC implementation for interop tests and benchmarks
   golang-go golang-github-containerd-ttrpc-dev golang-github-gogo-protobuf-dev gogoprotobuf protobuf-compiler
+  # containerd's own Go types, to check our copies of its shim API against
+  golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
   # guest image builder and VMs
   qemu-system-x86 cpio xz-utils binutils
   # OCI command line contract tests
-  bats
+  bats bats-assert bats-support
+  # container managers driving kata-ts-runtime and the shim in tests
+  containerd podman conmon
 )
 
 missing=()

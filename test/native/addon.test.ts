@@ -20,6 +20,8 @@ describe('native addon', () => {
       netlink: ['ueventOpen', 'ueventWatch', 'ueventUnwatch'],
       mount: ['mount', 'umount2'],
       clock: ['setRealtimeClock'],
+      pty: ['openPty', 'setRawMode', 'setTerminalAttributes'],
+      fdpass: ['sendFd', 'getFdOfProcess'],
     };
     for (const [file, names] of Object.entries(groups)) {
       for (const name of names) assert.equal(typeof addon[name], 'function', `${name} (native/src/${file}.c)`);

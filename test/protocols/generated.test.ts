@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,9 +29,13 @@ function bufUnavailableReason(): string | undefined {
 
 const skipReason = bufUnavailableReason();
 
+// Every *_pb.ts below dir, as paths relative to it ("agent_pb.ts",
+// "containerd/events/task_pb.ts"): protos in subdirectories generate into
+// matching subdirectories.
 function generatedFiles(dir: string): string[] {
-  return readdirSync(dir)
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('_pb.ts'))
+    .map((name) => name.split(sep).join('/'))
     .sort();
 }
 
@@ -53,6 +57,12 @@ test(
       const fresh = generatedFiles(freshDir);
       const committed = generatedFiles(committedDir);
       assert.ok(fresh.length > 0, 'the generator produced no *_pb.ts files');
+      // The containerd protos live in subdirectories; make sure they are
+      // part of the comparison.
+      assert.ok(
+        fresh.includes('containerd/runtime/v2/task/shim_pb.ts'),
+        `containerd/runtime/v2/task/shim_pb.ts not among the generated files: ${fresh.join(', ')}`,
+      );
       assert.deepEqual(
         committed,
         fresh,

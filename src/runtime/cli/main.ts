@@ -1,56 +1,63 @@
-// `kata-ts-runtime`: the host runtime's command line.
+// `kata-ts-runtime`: an OCI runtime command line (runc's commands and
+// options) that runs each container in its own lightweight VM.
 //
-//   kata-ts-runtime run --bundle DIR [--config FILE] [--root DIR] ID
+//   kata-ts-runtime [--root DIR] [--log FILE] [--log-format json] [--debug]
+//                   [--config FILE] COMMAND ...
 //
-// Exit status: the container's exit status; 125 when the runtime itself
-// failed (bad configuration or bundle, VM or agent failure), as podman and
-// docker do; 128 + n when signal n ended the run before the container started.
-import { Command } from 'commander';
-import { createLogger } from '../../common/logger.js';
+// Commands: create, start, state, kill, delete, run, exec, ps, list, pause,
+// resume, update, events, spec, features, check, env. Failures print a
+// message on stderr and exit with status 1 (as runc); `run` and `exec` in
+// the foreground exit with the process's status.
+import { Command, Option } from 'commander';
 import { KATA_TS_VERSION } from '../../common/version.js';
-import { constants as osConstants } from 'node:os';
-import { RunCancelledError, runBundle } from './run.js';
+import * as createCmd from './commands/create.js';
+import * as deleteCmd from './commands/delete.js';
+import * as eventsCmd from './commands/events.js';
+import * as execCmd from './commands/exec.js';
+import * as infoCmds from './commands/info.js';
+import * as killCmd from './commands/kill.js';
+import * as listCmd from './commands/list.js';
+import * as pauseCmds from './commands/pause.js';
+import * as psCmd from './commands/ps.js';
+import * as runCmd from './commands/run.js';
+import * as startCmd from './commands/start.js';
+import * as stateCmd from './commands/state.js';
+import type { CommandRunner } from './commands/types.js';
+import * as updateCmd from './commands/update.js';
+import * as waitProcessCmd from './commands/wait-process.js';
+import { DEFAULT_ROOT, makeContext, reportFailure, type Context, type GlobalOptions } from './context.js';
 
-export const RUNTIME_FAILURE_STATUS = 125;
-export const DEFAULT_ROOT = '/run/kata-ts';
+export { DEFAULT_ROOT };
+
+const COMMANDS = [createCmd, startCmd, stateCmd, killCmd, deleteCmd, runCmd, execCmd, psCmd, listCmd, pauseCmds, updateCmd, eventsCmd, infoCmds, waitProcessCmd];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kata-ts-runtime')
     .description('Runs OCI containers, each in its own lightweight VM (QEMU)')
-    .version(KATA_TS_VERSION)
-    .showHelpAfterError();
-
-  program
-    .command('run')
-    .description('run the bundle in a new VM in the foreground; exits with the container\'s status')
-    .argument('<id>', 'container (and sandbox) id')
-    .requiredOption('-b, --bundle <dir>', 'OCI bundle directory (holds config.json)')
+    .version(`kata-ts-runtime version ${KATA_TS_VERSION}\nspec: 1.0.2`, '-v, --version')
+    .option('--root <dir>', 'directory for container state', DEFAULT_ROOT)
+    .option('--log <file>', 'log file (default: stderr)')
+    .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
+    .option('--debug', 'debug logging')
+    .option('--systemd-cgroup', 'accepted for compatibility: cgroups are managed in the guest')
     .option('--config <file>', 'configuration file (default /etc/kata-ts/configuration.toml, if it exists)')
-    .option('--root <dir>', 'directory for sandbox state', DEFAULT_ROOT)
-    .option('--log-level <level>', 'log level on stderr: trace, debug, info, warn, error', 'warn')
-    .action(async (id: string, o: { bundle: string; config?: string; root: string; logLevel: string }) => {
-      const logger = createLogger('kata-ts-runtime', o.logLevel);
-      try {
-        process.exitCode = await runBundle({
-          bundle: o.bundle,
-          id,
-          ...(o.config !== undefined ? { configPath: o.config } : {}),
-          root: o.root,
-          logger,
-          stdin: process.stdin,
-          stdout: process.stdout,
-          stderr: process.stderr,
-        });
-      } catch (err) {
-        if (err instanceof RunCancelledError) {
-          process.exitCode = 128 + osConstants.signals[err.signal];
-          return;
-        }
-        process.stderr.write(`kata-ts-runtime: ${(err as Error).message}\n`);
-        logger.debug({ err }, 'run failed');
-        process.exitCode = RUNTIME_FAILURE_STATUS;
-      }
-    });
+    .option('--criu <path>', 'accepted for compatibility (no checkpointing)')
+    .option('--rootless <value>', 'accepted for compatibility')
+    .showHelpAfterError()
+    // As runc: options after the container id belong to the command run in it.
+    .enablePositionalOptions();
 
+  const run: CommandRunner = async (fn) => {
+    let ctx: Context | undefined;
+    try {
+      const g = program.opts<GlobalOptions & { systemdCgroup?: boolean; debug?: boolean }>();
+      ctx = makeContext({ ...g, debug: g.debug === true, systemdCgroup: g.systemdCgroup === true });
+      const status = await fn(ctx);
+      process.exitCode = typeof status === 'number' ? status & 0xff : 0;
+    } catch (err) {
+      process.exitCode = reportFailure(ctx, err);
+    }
+  };
+  for (const cmd of COMMANDS) cmd.register(program, run);
   await program.parseAsync(argv);
 }

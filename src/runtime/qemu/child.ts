@@ -1,6 +1,11 @@
 // A child process we own (QEMU, virtiofsd): its exit as a promise, the end of
 // its error output, and a stop that escalates from a polite request to SIGKILL.
+//
+// The child is started through util-linux's setpriv with a parent-death
+// signal: if we die without stopping it (SIGKILL, a crash), the kernel kills
+// it too, so a VM never outlives the process that owns it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ChildExit {
@@ -9,6 +14,15 @@ export interface ChildExit {
 }
 
 const STDERR_TAIL_CHARS = 8000;
+
+/** util-linux's setpriv, which sets the parent-death signal and execs the child (same pid). */
+const SETPRIV_CANDIDATES = ['/usr/bin/setpriv', '/bin/setpriv'];
+let setprivPath: string | null | undefined;
+
+function findSetpriv(): string | null {
+  setprivPath ??= SETPRIV_CANDIDATES.find((p) => existsSync(p)) ?? null;
+  return setprivPath;
+}
 
 export class OwnedChild {
   readonly process: ChildProcess;
@@ -22,7 +36,11 @@ export class OwnedChild {
 
   constructor(name: string, file: string, args: readonly string[]) {
     this.name = name;
-    this.process = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Without setpriv the child still works, it only loses the parent-death guard.
+    const setpriv = findSetpriv();
+    this.process = setpriv
+      ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.process.stderr!.setEncoding('utf8').on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-STDERR_TAIL_CHARS);
     });

@@ -4,6 +4,8 @@
 // - root.path becomes the guest path of the shared rootfs,
 //   /run/kata-containers/shared/containers/<cid>/rootfs;
 // - hooks are dropped (they are host programs);
+// - ociVersion becomes GUEST_OCI_VERSION: the guest's crun (1.8) refuses a
+//   version without "1.0" in it, and what it runs is the same for any 1.x;
 // - the cgroup and network namespaces are removed (the VM is the
 //   container's network namespace, and the agent makes the cgroups); other
 //   namespaces lose their path (host paths mean nothing in the guest). A pid
@@ -52,11 +54,15 @@ export function systemdCgroupsPathToFs(path: string): string {
   return `/${parts[1]}/${parts[2]}`;
 }
 
+/** The spec version the guest's OCI runtime is given. */
+export const GUEST_OCI_VERSION = '1.0.2-dev';
+
 export function toGuestSpec(input: Spec, opts: GuestSpecOptions): GuestSpec {
   const spec = structuredClone(input);
   let sandboxPidns = false;
 
   spec.root = { ...(spec.root ?? {}), path: guestRootfsPath(opts.containerId) };
+  spec.ociVersion = GUEST_OCI_VERSION;
   delete spec.hooks;
   if (spec.process) delete spec.process.selinuxLabel;
 

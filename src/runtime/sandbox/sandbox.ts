@@ -19,9 +19,9 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../common/logger.js';
 import { silentLogger } from '../../common/logger.js';
-import { processToProto, specToProto } from '../../oci/convert.js';
-import { parseProcess, type Spec } from '../../oci/spec.js';
-import type { DeviceSchema } from '../../protocols/gen/agent_pb.js';
+import { processToProto, resourcesToProto, specToProto } from '../../oci/convert.js';
+import { parseProcess, type LinuxResources, type Spec } from '../../oci/spec.js';
+import type { DeviceSchema, StatsContainerResponse } from '../../protocols/gen/agent_pb.js';
 import { Code, isTtrpcError } from '../../ttrpc/index.js';
 import type { RuntimeConfig } from '../config/schema.js';
 import { DiskHotplugger, type PluggedDisk } from '../qemu/hotplug.js';
@@ -38,6 +38,12 @@ export interface SandboxOptions {
   config: RuntimeConfig;
   /** Parent of the sandbox's state directory (<runRoot>/<id>). */
   runRoot: string;
+  /**
+   * The state directory itself, instead of <runRoot>/<id> (its parent must
+   * exist). Unix socket paths are limited to 107 bytes: callers with long
+   * ids pick a short directory.
+   */
+  runDir?: string;
   /** Guest hostname; default: the sandbox id (at most 64 characters, as Kata). */
   hostname?: string;
   logger?: Logger;
@@ -120,8 +126,8 @@ export class Sandbox {
   static async create(opts: SandboxOptions): Promise<Sandbox> {
     checkId(opts.id, 'sandbox id');
     const logger = (opts.logger ?? silentLogger).child({ sandbox: opts.id });
-    const runDir = join(opts.runRoot, opts.id);
-    await mkdir(opts.runRoot, { recursive: true, mode: 0o700 });
+    const runDir = opts.runDir ?? join(opts.runRoot, opts.id);
+    if (opts.runDir === undefined) await mkdir(opts.runRoot, { recursive: true, mode: 0o700 });
     try {
       await mkdir(runDir, { mode: 0o700 });
     } catch (err) {
@@ -279,12 +285,71 @@ export class Sandbox {
     );
   }
 
-  /** Sends a signal to the container's init process (or to all its processes). */
-  async signalProcess(containerId: string, signal: number, all = false): Promise<void> {
-    this.mustHave(containerId);
+  /**
+   * Sends a signal to one process of the container (its own by default, or
+   * an exec) or, with `all`, to every process in it.
+   */
+  async signalProcess(containerId: string, signal: number, all = false, execId = containerId): Promise<void> {
+    if (!all) this.processRef(containerId, execId);
+    else this.mustHave(containerId);
     await this.agentCall('SignalProcess', () =>
-      this.vm.agent.signalProcess({ containerId, execId: all ? '' : containerId, signal }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+      this.vm.agent.signalProcess({ containerId, execId: all ? '' : execId, signal }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
     );
+  }
+
+  /** Closes the process's stdin (CloseStdin). */
+  async closeStdin(containerId: string, execId = containerId): Promise<void> {
+    this.processRef(containerId, execId);
+    await this.agentCall('CloseStdin', () => this.vm.agent.closeStdin({ containerId, execId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
+  }
+
+  /** Freezes every process of the container (PauseContainer). */
+  async pauseContainer(containerId: string): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('PauseContainer', () => this.vm.agent.pauseContainer({ containerId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
+  }
+
+  /** Thaws the container (ResumeContainer). */
+  async resumeContainer(containerId: string): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('ResumeContainer', () => this.vm.agent.resumeContainer({ containerId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
+  }
+
+  /** The container's cgroup statistics in the guest (StatsContainer). */
+  async statsContainer(containerId: string): Promise<StatsContainerResponse> {
+    this.mustHave(containerId);
+    return this.agentCall('StatsContainer', () => this.vm.agent.statsContainer({ containerId }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }));
+  }
+
+  /** Changes the container's resource limits (UpdateContainer); `resources` is validated OCI JSON. */
+  async updateContainer(containerId: string, resources: LinuxResources): Promise<void> {
+    this.mustHave(containerId);
+    await this.agentCall('UpdateContainer', () =>
+      this.vm.agent.updateContainer({ containerId, resources: resourcesToProto(resources) }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+    );
+  }
+
+  /** The container's processes as the guest sees them: "json" gives a JSON array of pids, "table" ps(1) output. */
+  async listProcesses(containerId: string, format: 'json' | 'table', args: string[] = []): Promise<Uint8Array> {
+    this.mustHave(containerId);
+    const res = await this.agentCall('ListProcesses', () =>
+      this.vm.agent.listProcesses({ containerId, format, args }, { timeoutMs: AGENT_CALL_TIMEOUT_MS }),
+    );
+    return res.processList;
+  }
+
+  /**
+   * Waits for the next out-of-memory kill in the guest (GetOOMEvent) and
+   * resolves with the id of the container it hit. Aborting `signal` ends the wait.
+   */
+  async nextOomEvent(signal?: AbortSignal): Promise<string> {
+    const { containerId } = await this.agentCall('GetOOMEvent', () => this.vm.agent.getOOMEvent({}, signal ? { signal } : {}));
+    return containerId;
+  }
+
+  /** Whether the container exists in this sandbox. */
+  hasContainer(containerId: string): boolean {
+    return this.containers.has(containerId);
   }
 
   /**

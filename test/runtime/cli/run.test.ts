@@ -44,23 +44,23 @@ describe('kata-ts-runtime run', () => {
     assert.deepEqual(await entries(root), [], 'no sandbox state left');
   }
 
-  test('a missing bundle: status 125 and the path in the message, before any VM', async () => {
-    const res = await run(RUNTIME, ['run', '--bundle', join(dir, 'nope'), '--root', root, '--config', '/dev/null', 'x1']);
-    assert.equal(res.code, 125);
+  test('a missing bundle: status 1 (as runc) and the path in the message, before any VM', async () => {
+    const res = await run(RUNTIME, ['--root', root, '--config', '/dev/null', 'run', '--bundle', join(dir, 'nope'), 'x1']);
+    assert.equal(res.code, 1);
     assert.match(res.stderr, /kata-ts-runtime: cannot read .*nope\/config\.json: no such file/);
   });
 
   test('a bad configuration value is named by its key', async () => {
     const { bundleDir, configFile } = await bundle('badcfg', 'true', '[hypervisor.qemu]\ndefault_memory = "lots"\n');
-    const res = await run(RUNTIME, ['run', '--bundle', bundleDir, '--root', root, '--config', configFile, 'x2']);
-    assert.equal(res.code, 125);
+    const res = await run(RUNTIME, ['--root', root, '--config', configFile, 'run', '--bundle', bundleDir, 'x2']);
+    assert.equal(res.code, 1);
     assert.match(res.stderr, /badcfg\.toml: hypervisor\.qemu\.default_memory: /);
   });
 
   test('stdout, stderr, stdin and the exit status through a VM (virtio-fs); the guest kernel answers uname', { skip: imageMissing() }, async () => {
     const guestKernel = (await readFile(IMAGE.kernelVersion, 'utf8')).trim();
     const { bundleDir, configFile } = await bundle('hello', 'uname -r; cat; echo to-stderr >&2; exit 7', '[hypervisor.qemu]\nshared_fs = "virtio-fs"\n');
-    const res = await run(RUNTIME, ['run', '--bundle', bundleDir, '--root', root, '--config', configFile, 'hello'], { input: 'ping from the host\n' });
+    const res = await run(RUNTIME, ['--root', root, '--config', configFile, 'run', '--bundle', bundleDir, 'hello'], { input: 'ping from the host\n' });
     assert.equal(res.stdout, `${guestKernel}\nping from the host\n`, res.stderr);
     assert.equal(res.stderr, 'to-stderr\n');
     assert.equal(res.code, 7);
@@ -71,7 +71,7 @@ describe('kata-ts-runtime run', () => {
   test('SIGTERM is passed to the container (9p); its status becomes ours; the VM is gone after', { skip: imageMissing() }, async () => {
     const script = 'trap "echo got-term; exit 42" TERM; echo started; while :; do sleep 1; done';
     const { bundleDir, configFile } = await bundle('term', script, '[hypervisor.qemu]\nshared_fs = "virtio-9p"\n');
-    const child = spawn(RUNTIME, ['run', '--bundle', bundleDir, '--root', root, '--config', configFile, 'term'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(RUNTIME, ['--root', root, '--config', configFile, 'run', '--bundle', bundleDir, 'term'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
