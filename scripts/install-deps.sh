@@ -31,7 +31,7 @@ PACKAGES=(
   # guest image builder and VMs
   qemu-system-x86 cpio xz-utils binutils
   # OCI command line contract tests
-  bats bats-assert bats-support
+  bats bats-assert bats-support jq
   # container managers driving kata-ts-runtime and the shim in tests
   containerd podman conmon
 )

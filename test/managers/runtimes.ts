@@ -9,13 +9,15 @@
 //   io.containerd.<name>.v2`; containerd finds the executable
 //   containerd-shim-<name>-v2 on its PATH. podman cannot use a shim.
 //
-// runc is the control and the default. Select others with a comma-separated
-// list in KATA_TS_MANAGER_RUNTIMES, e.g.
-//   KATA_TS_MANAGER_RUNTIMES=runc,kata-ts-runtime,kata-ts-shim node scripts/run-tests.mjs test/managers
+// runc is the control; by default kata-ts-runtime and the kata-ts shim run
+// beside it. Select others with a comma-separated list in
+// KATA_TS_MANAGER_RUNTIMES, e.g.
+//   KATA_TS_MANAGER_RUNTIMES=runc,kata-ts-runtime node scripts/run-tests.mjs test/managers
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/processes.js';
+import { imageMissing } from '../runtime/helpers.js';
 
 export type ManagerRuntime =
   | {
@@ -76,20 +78,23 @@ export const KNOWN_RUNTIMES: Record<string, ManagerRuntime> = {
     kind: 'oci',
     label: 'kata-ts-runtime',
     binary: join(binDir, 'kata-ts-runtime'),
-    skipReason: () => (existsSync(join(binDir, 'kata-ts-runtime')) ? undefined : 'bin/kata-ts-runtime missing'),
+    skipReason: () => (existsSync(join(binDir, 'kata-ts-runtime')) ? imageMissing() : 'bin/kata-ts-runtime missing'),
   },
   'kata-ts-shim': {
     kind: 'shim',
     label: 'kata-ts-shim',
     runtimeName: 'io.containerd.kata-ts.v2',
     pathDirs: [binDir],
-    skipReason: () => (existsSync(join(binDir, 'containerd-shim-kata-ts-v2')) ? undefined : 'bin/containerd-shim-kata-ts-v2 missing'),
+    skipReason: () => (existsSync(join(binDir, 'containerd-shim-kata-ts-v2')) ? imageMissing() : 'bin/containerd-shim-kata-ts-v2 missing'),
   },
 };
 
-/** The runtimes selected by KATA_TS_MANAGER_RUNTIMES (default: runc). */
+/** What runs by default: runc (the control), our OCI command line, and our shim (VMs; need the guest image). */
+export const DEFAULT_RUNTIMES = 'runc,kata-ts-runtime,kata-ts-shim';
+
+/** The runtimes selected by KATA_TS_MANAGER_RUNTIMES (default: DEFAULT_RUNTIMES). */
 export function selectedRuntimes(): ManagerRuntime[] {
-  const wanted = (process.env.KATA_TS_MANAGER_RUNTIMES ?? 'runc')
+  const wanted = (process.env.KATA_TS_MANAGER_RUNTIMES ?? DEFAULT_RUNTIMES)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);

@@ -102,6 +102,7 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
   }
 
   let monitorPid = 0;
+  let monitor: ReturnType<typeof spawn> | undefined;
   let pty: { master: number; slave: number } | undefined;
   try {
     const logFd = openSync(paths.monitorLog, 'a', 0o600);
@@ -114,6 +115,7 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
       logLevel: ctx.opts.debug ? 'debug' : 'info',
     };
     const child = spawn(process.execPath, [MONITOR_MAIN, JSON.stringify(args)], { detached: true, stdio: ['ignore', 'ignore', logFd, 'pipe'] });
+    monitor = child;
     closeSync(logFd);
     monitorPid = child.pid ?? 0;
     child.unref();
@@ -157,6 +159,13 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
     if (o.pidFile !== undefined) writePidFile(o.pidFile, monitorPid);
     return created;
   } catch (err) {
+    // Without a state file (it could not be written) forceRemove cannot
+    // find the monitor: stop it here first (its VM dies with it).
+    if (monitor && monitor.exitCode === null && monitor.signalCode === null) {
+      monitor.kill('SIGTERM');
+      const gone = await Promise.race([new Promise((r) => monitor!.once('exit', r)), sleep(MONITOR_STOP_MS).then(() => null)]);
+      if (gone === null) monitor.kill('SIGKILL');
+    }
     await forceRemove(ctx, o.id).catch((e: unknown) => ctx.logger.warn({ err: e }, 'cleanup after a failed create'));
     throw err;
   } finally {

@@ -457,6 +457,8 @@ export class TaskManager {
       } catch (err) {
         this.logger.warn({ err, process: describe(proc) }, 'waiting for the process failed');
         status = VM_LOST_EXIT_STATUS;
+        // If the VM is gone, its exit is recorded first, so the exit event can say why.
+        await this.noteVmError(sandbox);
       }
       if (att) {
         await Promise.race([att.outputDone.catch(() => {}), new Promise((r) => setTimeout(r, OUTPUT_DRAIN_MS).unref())]);
@@ -477,9 +479,11 @@ export class TaskManager {
   }
 
   /** The VM went away: everything in it has stopped. */
-  private onVmGone(sandbox: Sandbox): void {
+  private async onVmGone(sandbox: Sandbox): Promise<void> {
     if (this.shuttingDown) return;
-    this.vmError = sandbox.vm.exitError ?? new Error(`VM of sandbox ${this.opts.sandboxId} exited`);
+    await this.noteVmError(sandbox);
+    if (this.shuttingDown) return;
+    this.vmError ??= new Error(`VM of sandbox ${this.opts.sandboxId} exited`);
     this.logger.error({ err: this.vmError }, 'the VM went away');
     for (const record of this.containers.values()) {
       for (const proc of [record.init, ...record.execs.values()]) {
@@ -488,6 +492,12 @@ export class TaskManager {
         this.recordExit(record, proc, VM_LOST_EXIT_STATUS);
       }
     }
+  }
+
+  /** Records the VM's own account of its end (QEMU's status, the console), if it has ended. */
+  private async noteVmError(sandbox: Sandbox): Promise<void> {
+    const explained = await sandbox.vm.exitErrorWithin(1000);
+    if (explained) this.vmError ??= explained;
   }
 
   /** Forwards the guest's OOM kills as /tasks/oom until shutdown. */
