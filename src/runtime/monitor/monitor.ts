@@ -19,7 +19,7 @@ import type { IoOpener } from '../task/task-manager.js';
 import { TaskManager } from '../task/task-manager.js';
 import { taskService } from '../task/task-service.js';
 import { containerPaths } from './layout.js';
-import { processStartTime, updateStateFile, type ContainerStatus } from './state-file.js';
+import { processStartTime, updateStateFile, type ContainerStateRecord, type ContainerStatus } from './state-file.js';
 
 export interface MonitorOptions {
   root: string;
@@ -43,6 +43,7 @@ export class Monitor {
   private readonly server: Server;
   private readonly paths;
   private created = false;
+  private oomKills = 0;
   private finishing: Promise<void> | null = null;
   private creatorWatch: NodeJS.Timeout | undefined;
 
@@ -86,10 +87,19 @@ export class Monitor {
   }
 
   private setStatus(status: ContainerStatus, extra: { exitStatus?: number; error?: string } = {}): void {
+    this.update({ status, ...extra });
+  }
+
+  private update(change: Partial<ContainerStateRecord>): void {
     try {
-      updateStateFile(this.paths.stateFile, { status, ...extra });
+      updateStateFile(this.paths.stateFile, change);
     } catch (err) {
-      this.opts.logger.error({ err, status }, 'could not record the container state');
+      // A full disk must not end the monitor: `state` then reads the truth from its liveness.
+      try {
+        this.opts.logger.error({ err, change }, 'could not record the container state');
+      } catch {
+        // the log is on the same disk
+      }
     }
   }
 
@@ -107,6 +117,10 @@ export class Monitor {
         break;
       case '/tasks/paused':
         this.setStatus('paused');
+        break;
+      case '/tasks/oom':
+        this.oomKills++;
+        this.update({ oomKills: this.oomKills });
         break;
       case '/tasks/exit':
         if (e.id === e.containerId) {

@@ -29,6 +29,8 @@ export interface ContainerStateRecord {
   error?: string;
   /** The configuration file the monitor used (for hooks and delete). */
   configPath?: string;
+  /** Out-of-memory kills in the container so far (for `events`). */
+  oomKills?: number;
 }
 
 export function writeStateFile(file: string, state: ContainerStateRecord): void {

@@ -1,7 +1,7 @@
 // `events [--stats] [--interval DURATION] ID`: the container's resource
 // usage as runc prints it ({"type":"stats","id":...,"data":{...}}, one JSON
 // object per line): once with --stats, else every interval until the
-// container stops.
+// container stops, with {"type":"oom","id":...} for each out-of-memory kill.
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlkIOEntry, Metrics } from '../../../protocols/gen/containerd/cgroups/stats/v1/metrics_pb.js';
@@ -118,6 +118,12 @@ async function statsLine(ctx: Context, id: string): Promise<string | null> {
   return `${jsonWithBigInts({ type: 'stats', id, data: runcStats(metricsFromAny(stats)) })}\n`;
 }
 
+/** One {"type":"oom"} line per out-of-memory kill recorded since `seen`. */
+async function oomLines(ctx: Context, id: string, seen: number): Promise<{ lines: string; seen: number }> {
+  const kills = (await loadContainer(ctx, id)).state.oomKills ?? 0;
+  return { lines: `${JSON.stringify({ type: 'oom', id })}\n`.repeat(Math.max(0, kills - seen)), seen: Math.max(seen, kills) };
+}
+
 export function register(program: Command, run: CommandRunner): void {
   program
     .command('events')
@@ -132,8 +138,17 @@ export function register(program: Command, run: CommandRunner): void {
         if (first === null) throw new CliError(`container "${id}" is stopped`);
         process.stdout.write(first);
         if (o.stats) return;
+        // OOM kills from now on are reported as they are seen (checked every second).
+        let seen = (await loadContainer(ctx, id)).state.oomKills ?? 0;
+        let next = Date.now() + interval;
         for (;;) {
-          await sleep(interval);
+          await sleep(Math.min(1000, Math.max(0, next - Date.now())));
+          const oom = await oomLines(ctx, id, seen).catch(() => null);
+          if (oom === null) return;
+          seen = oom.seen;
+          if (oom.lines) process.stdout.write(oom.lines);
+          if (Date.now() < next) continue;
+          next += interval;
           const line = await statsLine(ctx, id).catch(() => null);
           if (line === null) return;
           process.stdout.write(line);
