@@ -43,13 +43,38 @@ export interface CreateOptions {
 }
 
 /** fd://<our pid>/<fd>, or "" when we do not have that descriptor open. */
-function ourFd(fd: number): string {
+export function ourFd(fd: number): string {
   try {
     fstatSync(fd);
   } catch {
     return '';
   }
   return `fd://${process.pid}/${fd}`;
+}
+
+export interface ConsolePty {
+  master: number;
+  slave: number;
+  /** The slave as a stdio URI for the monitor (fd://<our pid>/<slave>). */
+  slaveUri: string;
+}
+
+/**
+ * --console-socket: a new host pty whose master goes to the socket (as runc
+ * sends it) and whose slave, in raw mode (the guest's pty does the line
+ * discipline), the monitor relays. The caller closes both descriptors.
+ */
+export async function sendConsole(consoleSocket: string): Promise<ConsolePty> {
+  const pty = ptyNative().openPty();
+  try {
+    ptyNative().setRawMode(pty.slave);
+    await fdPassNative().sendFd(resolve(consoleSocket), pty.master);
+  } catch (err) {
+    closeSync(pty.master);
+    closeSync(pty.slave);
+    throw new CliError(`--console-socket ${consoleSocket}: ${(err as Error).message}`);
+  }
+  return { master: pty.master, slave: pty.slave, slaveUri: `fd://${process.pid}/${pty.slave}` };
 }
 
 /** Writes a pid file the way runc does: a temporary file renamed into place. */
@@ -103,7 +128,7 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
 
   let monitorPid = 0;
   let monitor: ReturnType<typeof spawn> | undefined;
-  let pty: { master: number; slave: number } | undefined;
+  let pty: ConsolePty | undefined;
   try {
     const logFd = openSync(paths.monitorLog, 'a', 0o600);
     const args: MonitorArgs = {
@@ -136,11 +161,8 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
 
     let io = { stdin: ourFd(0), stdout: ourFd(1), stderr: ourFd(2), terminal };
     if (o.consoleSocket !== undefined) {
-      pty = ptyNative().openPty();
-      ptyNative().setRawMode(pty.slave);
-      await fdPassNative().sendFd(resolve(o.consoleSocket), pty.master);
-      const slave = `fd://${process.pid}/${pty.slave}`;
-      io = { stdin: slave, stdout: slave, stderr: '', terminal: true };
+      pty = await sendConsole(o.consoleSocket);
+      io = { stdin: pty.slaveUri, stdout: pty.slaveUri, stderr: '', terminal: true };
     } else if (terminal) {
       io = { stdin: ourFd(0), stdout: ourFd(1), stderr: '', terminal: true };
     }

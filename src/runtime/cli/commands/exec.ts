@@ -5,18 +5,16 @@
 // exits with the process's status, for managers that wait on a pid.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { fdPassNative } from '../../../native/fdpass.js';
-import { ptyNative } from '../../../native/pty.js';
 import type { Process } from '../../../oci/spec.js';
 import { EXEC_OWNER_METADATA, OCI_PROCESS_TYPE_URL, packJsonAny } from '../../task/task-service.js';
 import { loadBundle } from '../bundle.js';
 import { connectMonitor, loadContainer } from '../containers.js';
 import { CliError, type Context } from '../context.js';
 import { rawTerminal, waitForeground } from '../foreground.js';
-import { writePidFile } from '../lifecycle.js';
+import { ourFd, sendConsole, writePidFile, type ConsolePty } from '../lifecycle.js';
 import type { CommandRunner } from './types.js';
 
 interface ExecOptions {
@@ -91,15 +89,6 @@ async function buildProcess(ctx: Context, bundle: string, command: string[], o: 
   return p;
 }
 
-function ourFd(fd: number): string {
-  try {
-    fstatSync(fd);
-    return `fd://${process.pid}/${fd}`;
-  } catch {
-    return '';
-  }
-}
-
 async function execProcess(ctx: Context, id: string, command: string[], o: ExecOptions): Promise<number> {
   const c = await loadContainer(ctx, id);
   if (c.state.status !== 'running') throw new CliError(`cannot exec in a container that is ${c.state.status}`);
@@ -109,17 +98,14 @@ async function execProcess(ctx: Context, id: string, command: string[], o: ExecO
   if (terminal && o.detach && o.consoleSocket === undefined) throw new CliError('cannot allocate tty if kata-ts-runtime will detach without setting console socket');
 
   const execId = `exec-${randomBytes(8).toString('hex')}`;
-  let pty: { master: number; slave: number } | undefined;
+  let pty: ConsolePty | undefined;
   let io = { stdin: ourFd(0), stdout: ourFd(1), stderr: ourFd(2), terminal };
   const conn = await connectMonitor(c);
   let restore = () => {};
   try {
     if (o.consoleSocket !== undefined) {
-      pty = ptyNative().openPty();
-      ptyNative().setRawMode(pty.slave);
-      await fdPassNative().sendFd(o.consoleSocket, pty.master);
-      const slave = `fd://${process.pid}/${pty.slave}`;
-      io = { stdin: slave, stdout: slave, stderr: '', terminal: true };
+      pty = await sendConsole(o.consoleSocket);
+      io = { stdin: pty.slaveUri, stdout: pty.slaveUri, stderr: '', terminal: true };
     } else if (terminal) {
       io = { ...io, stderr: '' };
     }
