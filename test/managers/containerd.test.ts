@@ -14,7 +14,7 @@ import { buildOciImage, type OciImage } from '../helpers/oci-image.js';
 import { findBusybox } from '../helpers/busybox-rootfs.js';
 import { TerminalSession } from './terminal-session.js';
 import { settled } from './leftovers.js';
-import { selectedRuntimes, type ManagerRuntime } from './runtimes.js';
+import { containerKernel, selectedRuntimes, type ManagerRuntime } from './runtimes.js';
 
 const IMAGE = 'docker.io/library/kata-ts-busybox:latest';
 const INDEX_NAME = 'kata-ts-busybox-index';
@@ -64,10 +64,10 @@ for (const rt of selectedRuntimes()) {
       assert.deepEqual(names, [IMAGE, INDEX_NAME].sort());
     });
 
-    test('ctr run --rm: the container output reaches ctr stdout', async () => {
-      const r = await cd!.ctr(['run', '--rm', ...runtimeArgs(), IMAGE, cd!.newId('echo'), 'echo', 'hi']);
+    test('ctr run --rm: the container output reaches ctr stdout; uname -r names the kernel it ran on', async () => {
+      const r = await cd!.ctr(['run', '--rm', ...runtimeArgs(), IMAGE, cd!.newId('echo'), 'sh', '-c', 'echo hi; uname -r']);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'hi\n');
+      assert.equal(r.stdout, `hi\n${containerKernel(rt)}\n`);
     });
 
     test('ctr run returns the container exit status', async () => {

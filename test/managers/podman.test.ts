@@ -10,7 +10,7 @@ import { createBusyboxRootfs, findBusybox, type BusyboxRootfs } from '../helpers
 import { podmanSkipReason, startPodman, type Podman } from '../helpers/podman.js';
 import { TerminalSession } from './terminal-session.js';
 import { settled } from './leftovers.js';
-import { selectedRuntimes, type ManagerRuntime } from './runtimes.js';
+import { containerKernel, selectedRuntimes, type ManagerRuntime } from './runtimes.js';
 
 function skipReason(rt: ManagerRuntime): string | undefined {
   if (rt.kind !== 'oci') return 'podman runs OCI command line runtimes, not containerd shims';
@@ -45,10 +45,10 @@ for (const rt of selectedRuntimes()) {
       if (pm) assert.deepEqual(await pm.leftovers(), [], 'podman teardown left these behind');
     });
 
-    test('podman run --rm --rootfs: the container output reaches podman stdout', async () => {
-      const r = await pm!.podman(['run', '--rm', ...base(), 'echo', 'hi']);
+    test('podman run --rm --rootfs: the container output reaches podman stdout; uname -r names the kernel it ran on', async () => {
+      const r = await pm!.podman(['run', '--rm', ...base(), 'sh', '-c', 'echo hi; uname -r']);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'hi\n');
+      assert.equal(r.stdout, `hi\n${containerKernel(rt)}\n`);
     });
 
     test('podman run returns the container exit status', async () => {

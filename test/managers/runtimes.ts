@@ -17,7 +17,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/processes.js';
-import { imageMissing } from '../runtime/helpers.js';
+import { release } from 'node:os';
+import { IMAGE, imageMissing } from '../runtime/helpers.js';
 
 export type ManagerRuntime =
   | {
@@ -88,6 +89,14 @@ export const KNOWN_RUNTIMES: Record<string, ManagerRuntime> = {
     skipReason: () => (existsSync(join(binDir, 'containerd-shim-kata-ts-v2')) ? imageMissing() : 'bin/containerd-shim-kata-ts-v2 missing'),
   },
 };
+
+/**
+ * The kernel a container of `rt` runs on: the host's for runc, the guest
+ * image's for kata-ts (which is how a test tells it ran in a VM).
+ */
+export function containerKernel(rt: ManagerRuntime): string {
+  return rt.label.startsWith('kata-ts') ? readFileSync(IMAGE.kernelVersion, 'utf8').trim() : release();
+}
 
 /** What runs by default: runc (the control), our OCI command line, and our shim (VMs; need the guest image). */
 export const DEFAULT_RUNTIMES = 'runc,kata-ts-runtime,kata-ts-shim';
