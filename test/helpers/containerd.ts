@@ -211,6 +211,10 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: [...(opts.extraPath ?? []), process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'].join(delimiter),
+    // The kata-ts shim's own state (VM directories) under our directory too
+    // (unless the caller chose), not in /run/kata-ts/shim; containerd passes
+    // its environment on to shims.
+    KATA_TS_SHIM_RUN_ROOT: process.env.KATA_TS_SHIM_RUN_ROOT ?? join(dir, 'kata-ts-shim'),
   };
   let output = '';
   const daemon: ChildProcess = spawn(CONTAINERD, ['--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });

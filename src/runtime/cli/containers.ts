@@ -1,12 +1,12 @@
 // Finding a container under --root, reading its state truthfully, and
 // talking to its monitor.
 import { access } from 'node:fs/promises';
-import { Task } from '../../protocols/gen/containerd/runtime/v2/task/shim_pb.js';
-import { Client, connectUnix, createClient, isTtrpcError, type ServiceClient } from '../../ttrpc/index.js';
+import type { Task } from '../../protocols/gen/containerd/runtime/v2/task/shim_pb.js';
+import type { ServiceClient } from '../../ttrpc/index.js';
 import type { OciState } from '../oci/hooks.js';
 import { containerPaths, type ContainerPaths } from '../monitor/layout.js';
 import { monitorAlive, readStateFile, truthfulState, type ContainerStateRecord } from '../monitor/state-file.js';
-import { checkId } from '../sandbox/sandbox.js';
+import { checkId } from '../sandbox/ids.js';
 import { CliError, type Context } from './context.js';
 
 /** The OCI version our state documents follow. */
@@ -74,6 +74,11 @@ export interface TaskConnection {
 /** Connects to the container's monitor. */
 export async function connectMonitor(c: Container): Promise<TaskConnection> {
   if (!c.monitorAlive) throw new CliError(`container "${c.id}" is not running (its monitor is gone)`);
+  // Loaded here, not at start-up: commands that only read state never need them.
+  const [{ Client, connectUnix, createClient }, { Task }] = await Promise.all([
+    import('../../ttrpc/index.js'),
+    import('../../protocols/gen/containerd/runtime/v2/task/shim_pb.js'),
+  ]);
   let socket;
   try {
     socket = await connectUnix(c.paths.taskSocket, 5000);
@@ -90,6 +95,7 @@ export async function withMonitor<T>(c: Container, fn: (task: ServiceClient<type
   try {
     return await fn(conn.task);
   } catch (err) {
+    const { isTtrpcError } = await import('../../ttrpc/index.js');
     if (isTtrpcError(err)) throw new CliError(`container "${c.id}": ${err.message}`);
     throw err;
   } finally {

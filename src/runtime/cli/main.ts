@@ -10,26 +10,54 @@
 // the foreground exit with the process's status.
 import { Command, Option } from 'commander';
 import { KATA_TS_VERSION } from '../../common/version.js';
-import * as createCmd from './commands/create.js';
-import * as deleteCmd from './commands/delete.js';
-import * as eventsCmd from './commands/events.js';
-import * as execCmd from './commands/exec.js';
-import * as infoCmds from './commands/info.js';
-import * as killCmd from './commands/kill.js';
-import * as listCmd from './commands/list.js';
-import * as pauseCmds from './commands/pause.js';
-import * as psCmd from './commands/ps.js';
-import * as runCmd from './commands/run.js';
-import * as startCmd from './commands/start.js';
-import * as stateCmd from './commands/state.js';
 import type { CommandRunner } from './commands/types.js';
-import * as updateCmd from './commands/update.js';
-import * as waitProcessCmd from './commands/wait-process.js';
 import { DEFAULT_ROOT, makeContext, reportFailure, type Context, type GlobalOptions } from './context.js';
 
 export { DEFAULT_ROOT };
 
-const COMMANDS = [createCmd, startCmd, stateCmd, killCmd, deleteCmd, runCmd, execCmd, psCmd, listCmd, pauseCmds, updateCmd, eventsCmd, infoCmds, waitProcessCmd];
+interface CommandModule {
+  register(program: Command, run: CommandRunner): void;
+}
+
+/**
+ * Each command's module, loaded on demand: a command line names one
+ * command, and loading only its module keeps start-up short (the others
+ * pull in protobuf descriptors, schemas and the VM code).
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  create: () => import('./commands/create.js'),
+  start: () => import('./commands/start.js'),
+  state: () => import('./commands/state.js'),
+  kill: () => import('./commands/kill.js'),
+  delete: () => import('./commands/delete.js'),
+  run: () => import('./commands/run.js'),
+  exec: () => import('./commands/exec.js'),
+  ps: () => import('./commands/ps.js'),
+  list: () => import('./commands/list.js'),
+  ls: () => import('./commands/list.js'),
+  pause: () => import('./commands/pause.js'),
+  resume: () => import('./commands/pause.js'),
+  update: () => import('./commands/update.js'),
+  events: () => import('./commands/events.js'),
+  spec: () => import('./commands/info.js'),
+  features: () => import('./commands/info.js'),
+  check: () => import('./commands/info.js'),
+  env: () => import('./commands/info.js'),
+  'wait-process': () => import('./commands/wait-process.js'),
+};
+
+/** Global options that take a value (to find the command name in argv). */
+const VALUE_OPTIONS = new Set(['--root', '--log', '--log-format', '--config', '--criu', '--rootless']);
+
+/** The command named in argv (after the global options), if any. */
+export function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('-')) return a;
+    if (VALUE_OPTIONS.has(a)) i++;
+  }
+  return undefined;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kata-ts-runtime')
@@ -58,6 +86,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = reportFailure(ctx, err);
     }
   };
-  for (const cmd of COMMANDS) cmd.register(program, run);
+  // One command's module, or all of them (for help, or to report an unknown command).
+  const name = commandName(argv.slice(2));
+  const wanted = name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : [...new Set(Object.values(COMMANDS))];
+  const modules = new Set(await Promise.all(wanted.map((load) => load())));
+  for (const m of modules) m.register(program, run);
   await program.parseAsync(argv);
 }

@@ -28,6 +28,9 @@ import { DiskHotplugger, type PluggedDisk } from '../qemu/hotplug.js';
 import { Vm } from '../qemu/vm.js';
 import { findBlockDevices } from './block-devices.js';
 import { SandboxError } from './errors.js';
+import { checkId } from './ids.js';
+
+export { checkId };
 import { toGuestSpec } from './guest-spec.js';
 import { SharedDir } from './shared-dir.js';
 import { relayInput, relayOutput, type ProcessRef } from './stdio.js';
@@ -84,18 +87,9 @@ interface ContainerState {
   execs: Set<string>;
 }
 
-/** Sandbox and container ids: what the agent accepts, and safe as file names. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
-
 /** Deadline of ordinary agent calls (Kata: 60 s); waits and reads have none. */
 const AGENT_CALL_TIMEOUT_MS = 60_000;
 const SIGKILL = 9;
-
-export function checkId(id: string, what: string): void {
-  if (!ID_PATTERN.test(id)) {
-    throw new SandboxError(`${what} ${JSON.stringify(id)} is not valid (letters, digits, "_", ".", "+", "-"; at most 128; starting with a letter or digit)`);
-  }
-}
 
 export class Sandbox {
   readonly id: string;

@@ -346,13 +346,8 @@ export class TaskManager {
   /** Stops feeding stdin and closes it in the guest (containerd's CloseIO). */
   async closeIo(id: string, execId: string): Promise<void> {
     const { proc } = this.lookup(id, execId);
-    if (proc.status === 'created') {
-      // Before Start (ctr sends CloseIO as soon as its own input ends, which
-      // may be before the process runs): the input then ends once what was
-      // written has been read, as it would for a running process.
-      this.openedIo.get(proc)?.closeInput?.();
-      return;
-    }
+    // Not started yet: the input ends once what was written is read.
+    if (proc.status === 'created') return this.openedIo.get(proc)?.closeInput?.();
     if (proc.status !== 'running' || !proc.closeStdin) return;
     await proc.closeStdin().catch(rethrowAsTask);
   }
