@@ -11,6 +11,8 @@
 //               start + the process's exit (polled with `state`), delete
 //               (the VM stops). runc's steps are timed the same way.
 //   exec        `exec id /bin/true` into a running `sleep` container.
+//   state       `state id` of that container: the command line's own cost
+//               (process start-up, reading the state), no VM involved.
 // Rounds alternate which runtime goes first; the tables show medians.
 
 import { spawn } from 'node:child_process';
@@ -111,11 +113,14 @@ async function main(): Promise<void> {
     for (const rt of runtimes) await must(rt, ['run', '--detach', '--bundle', sleepBundle, 'x']);
     for (let i = 0; i < EXEC_ROUNDS; i++) {
       const order = i % 2 === 0 ? runtimes : [...runtimes].reverse();
-      for (const rt of order) record(rt.name, 'exec', await timed(() => must(rt, ['exec', 'x', '/bin/true'])));
+      for (const rt of order) {
+        record(rt.name, 'exec', await timed(() => must(rt, ['exec', 'x', '/bin/true'])));
+        record(rt.name, 'state', await timed(() => must(rt, ['state', 'x'])));
+      }
     }
     for (const rt of runtimes) await must(rt, ['delete', '--force', 'x']);
 
-    const rows = ['run', 'create', 'start+exit', 'delete', 'exec'].map((what) => {
+    const rows = ['run', 'create', 'start+exit', 'delete', 'exec', 'state'].map((what) => {
       const k = median(results['kata-ts']![what]!);
       const r = median(results.runc![what]!);
       return { what, kataMs: k, runcMs: r, ratio: k / r };

@@ -1,10 +1,12 @@
 // How long our VM takes to boot, stage by stage, and how long a hot-plugged
 // disk takes to show up in the guest, beside a bare reference boot.
 //
-//   node --import tsx bench/sandbox/run.ts [--rounds 3] [--json]
+//   node --import tsx bench/sandbox/run.ts [--rounds 3] [--image DIR] [--baseline DIR] [--json]
 //
-// Needs QEMU and the guest image (bin/kata-ts-image build), and busybox-static
-// for the reference initrd.
+// Needs QEMU and the guest image (bin/kata-ts-image build; --image boots the
+// vmlinux and initrd.img of another image directory), and busybox-static for
+// the reference initrd. --baseline boots a second image the same way in every
+// round (e.g. one built before a change) and shows it beside ours.
 //
 // Per round, in alternating order:
 //   ours       Vm.start with the guest image (kernel messages on, so the boot
@@ -39,6 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, writeNewcCpio } from '../../src/image/initrd-cpio.js';
+import { imagePaths } from '../../src/image/paths.js';
 import { resolveConfig } from '../../src/runtime/config/load.js';
 import { chooseAccelerator, CPU_MODEL, type Accelerator } from '../../src/runtime/qemu/accel.js';
 import { ConsoleMarkers, type BootTimeline } from '../../src/runtime/qemu/boot-timeline.js';
@@ -52,6 +55,8 @@ const { values: flags } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
+    image: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const rounds = Number(flags.rounds);
@@ -163,61 +168,83 @@ function fmt(s: Stats | undefined): string {
   return `${s.median.toFixed(0)} (${s.min.toFixed(0)}-${s.max.toFixed(0)})`;
 }
 
+/** The runtime configuration booting the image in `imageDir` (default: the built-in image directory). */
+function configFor(imageDir: string | undefined): RuntimeConfig {
+  const image = imageDir !== undefined ? imagePaths(imageDir) : undefined;
+  return resolveConfig({
+    hypervisor: { qemu: { shared_fs: 'virtio-9p', debug: true, ...(image ? { kernel: image.kernel, initrd: image.initrd } : {}) } },
+  });
+}
+
+/** Rows of the boot table: a name and the value of one sample. */
+const STAGES: [string, (t: BootTimeline) => number | undefined, (r: ReferenceSample) => number | undefined][] = [
+  ['QEMU start (QMP up)', (t) => t.qemuStartMs, () => undefined],
+  ['kernel start', (t) => t.kernelStartMs, (r) => r.kernelStartMs],
+  ['init start', (t) => t.initStartMs, (r) => r.initStartMs],
+  ['agent port open', (t) => t.agentPortOpenMs, () => undefined],
+  ['first Check / ref. exit', (t) => t.agentReadyMs, (r) => r.exitMs],
+  ['  kernel -> init', (t) => diff(t.initStartMs, t.kernelStartMs), (r) => diff(r.initStartMs, r.kernelStartMs)],
+  ['  init -> agent port', (t) => diff(t.agentPortOpenMs, t.initStartMs), () => undefined],
+  ['  init -> ready / exit', (t) => diff(t.agentReadyMs, t.initStartMs), (r) => diff(r.exitMs, r.initStartMs)],
+];
+
+function ratio(a: Stats | undefined, b: Stats | undefined): string {
+  return a && b && b.median > 0 ? (a.median / b.median).toFixed(2) : '-';
+}
+
 async function main(): Promise<void> {
-  const config = resolveConfig({ hypervisor: { qemu: { shared_fs: 'virtio-9p', debug: true } } });
+  const config = configFor(flags.image);
+  const baselineConfig = flags.baseline !== undefined ? configFor(flags.baseline) : undefined;
   const { accel } = await chooseAccelerator(config.qemu.path, config.qemu.accel);
   const dir = await mkdtemp(join(tmpdir(), 'kata-ts-bench-sandbox-'));
   const ours: OursSample[] = [];
+  const baseline: OursSample[] = [];
   const ref: ReferenceSample[] = [];
   try {
     const initrd = join(dir, 'poweroff-initrd.img');
     await writePoweroffInitrd(initrd);
     const disk = join(dir, 'disk.img');
     await writeRawDisk(disk, 16, 'BENCHDSK');
+    const boots: (() => Promise<void>)[] = [
+      async () => void ours.push(await bootOurs(config, dir, ours.length, disk)),
+      async () => void ref.push(await bootReference(config, accel, dir, ref.length, initrd)),
+    ];
+    if (baselineConfig) boots.push(async () => void baseline.push(await bootOurs(baselineConfig, dir, 100 + baseline.length, disk)));
     for (let r = 0; r < rounds; r++) {
-      // Alternate which goes first, so neither always gets a warm cache.
-      if (r % 2 === 0) {
-        ours.push(await bootOurs(config, dir, r, disk));
-        ref.push(await bootReference(config, accel, dir, r, initrd));
-      } else {
-        ref.push(await bootReference(config, accel, dir, r, initrd));
-        ours.push(await bootOurs(config, dir, r, disk));
-      }
+      // Rotate which goes first, so that none always gets a warm cache.
+      for (let i = 0; i < boots.length; i++) await boots[(r + i) % boots.length]!();
       process.stderr.write(`round ${r + 1}/${rounds} done\n`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 
-  const t = ours.map((s) => s.timeline);
-  const rows: [string, Stats | undefined, Stats | undefined][] = [
-    ['QEMU start (QMP up)', stats(t.map((x) => x.qemuStartMs)), undefined],
-    ['kernel start', stats(t.map((x) => x.kernelStartMs)), stats(ref.map((x) => x.kernelStartMs))],
-    ['init start', stats(t.map((x) => x.initStartMs)), stats(ref.map((x) => x.initStartMs))],
-    ['agent port open', stats(t.map((x) => x.agentPortOpenMs)), undefined],
-    ['first Check / ref. exit', stats(t.map((x) => x.agentReadyMs)), stats(ref.map((x) => x.exitMs))],
-    ['  kernel -> init', stats(t.map((x) => diff(x.initStartMs, x.kernelStartMs))), stats(ref.map((x) => diff(x.initStartMs, x.kernelStartMs)))],
-    ['  init -> agent port', stats(t.map((x) => diff(x.agentPortOpenMs, x.initStartMs))), undefined],
-    ['  init -> ready / exit', stats(t.map((x) => diff(x.agentReadyMs, x.initStartMs))), stats(ref.map((x) => diff(x.exitMs, x.initStartMs)))],
-  ];
-  const plugRows: [string, Stats | undefined][] = [
-    ['hot-plug: QMP (blockdev-add + device_add)', stats(ours.map((s) => s.plugQmpMs))],
-    ['hot-plug: until the guest driver has it', stats(ours.map((s) => s.plugVisibleMs))],
-  ];
-
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ accel, rounds, ours, reference: ref }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ accel, rounds, ours, ...(baselineConfig ? { baseline } : {}), reference: ref }, null, 2) + '\n');
     return;
   }
+  const t = ours.map((s) => s.timeline);
+  const b = baseline.map((s) => s.timeline);
   console.log(`VM boot, ${rounds} rounds, accel ${accel}, ${config.qemu.vcpus} vCPU, ${config.qemu.memoryMiB} MiB; ms since QEMU spawn: median (min-max)`);
-  console.log(`${'stage'.padEnd(28)}${'ours'.padStart(20)}${'reference'.padStart(20)}${'ours/ref'.padStart(10)}`);
-  for (const [name, o, r] of rows) {
-    const ratio = o && r && r.median > 0 ? (o.median / r.median).toFixed(2) : '-';
-    console.log(`${name.padEnd(28)}${fmt(o).padStart(20)}${fmt(r).padStart(20)}${ratio.padStart(10)}`);
+  if (baselineConfig) console.log(`ours: ${config.qemu.initrd}; baseline: ${baselineConfig.qemu.initrd}`);
+  const head = `${'stage'.padEnd(28)}${'ours'.padStart(20)}${baselineConfig ? 'baseline'.padStart(20) : ''}${'reference'.padStart(20)}`;
+  console.log(`${head}${baselineConfig ? 'ours/base'.padStart(11) : ''}${'ours/ref'.padStart(10)}`);
+  for (const [name, ofOurs, ofRef] of STAGES) {
+    const o = stats(t.map(ofOurs));
+    const bs = stats(b.map(ofOurs));
+    const r = stats(ref.map(ofRef));
+    const cells = `${fmt(o).padStart(20)}${baselineConfig ? fmt(bs).padStart(20) : ''}${fmt(r).padStart(20)}`;
+    console.log(`${name.padEnd(28)}${cells}${baselineConfig ? ratio(o, bs).padStart(11) : ''}${ratio(o, r).padStart(10)}`);
   }
-  console.log(`Health.Check attempts: ${t.map((x) => x.checkAttempts).join(', ')}`);
+  console.log(`Health.Check attempts: ${t.map((x) => x.checkAttempts).join(', ')}${baselineConfig ? ` (baseline: ${b.map((x) => x.checkAttempts).join(', ')})` : ''}`);
   console.log('');
-  for (const [name, s] of plugRows) console.log(`${name.padEnd(44)}${fmt(s).padStart(20)} ms`);
+  const plugRows: [string, (s: OursSample) => number][] = [
+    ['hot-plug: QMP (blockdev-add + device_add)', (s) => s.plugQmpMs],
+    ['hot-plug: until the guest driver has it', (s) => s.plugVisibleMs],
+  ];
+  for (const [name, of] of plugRows) {
+    console.log(`${name.padEnd(44)}${fmt(stats(ours.map(of))).padStart(20)} ms${baselineConfig ? `   baseline ${fmt(stats(baseline.map(of)))} ms` : ''}`);
+  }
 }
 
 await main();
