@@ -6,7 +6,7 @@ import { startAgent } from './agent-server.js';
 import { createLogger } from '../common/logger.js';
 import { KATA_TS_VERSION } from '../common/version.js';
 
-interface Flags {
+export interface Flags {
   serverAddr?: string;
   logLevel?: string;
   hotplugTimeout?: string;
@@ -25,8 +25,9 @@ function readKernelCmdline(path: string | false): string | undefined {
   }
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = new Command('kata-ts-agent')
+/** The agent's command line. */
+function agentProgram(): Command {
+  return new Command('kata-ts-agent')
     .description('Kata Containers guest agent: serves grpc.AgentService and grpc.Health over ttRPC')
     .version(KATA_TS_VERSION)
     .option('--server-addr <uri>', 'listen address: unix:///path, unix://@name, vsock://-1:1024, serial:///dev/virtio-ports/agent.channel.0 (env KATA_AGENT_SERVER_ADDR, kernel agent.server_addr)')
@@ -38,8 +39,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--kernel-cmdline <file>', 'where to read agent.* parameters from', '/proc/cmdline')
     .option('--no-kernel-cmdline', 'ignore the kernel command line')
     .showHelpAfterError();
-  program.parse(argv);
-  const flags = program.opts<Flags>();
+}
+
+/**
+ * The flags in `argv` (node, script, arguments...). A bad argument, --help or
+ * --version print and exit, as commander does.
+ */
+export function parseAgentArgs(argv: readonly string[]): Flags {
+  return agentProgram().parse([...argv]).opts<Flags>();
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseAgentArgs(argv);
 
   let config;
   try {

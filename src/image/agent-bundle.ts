@@ -18,11 +18,17 @@
 // ../../native/build/Release/kata_native.node from /opt/kata-ts/src/native/,
 // which is /opt/kata-ts/native/build/Release/kata_native.node, where the image
 // puts the addon. No source file needs to know it is bundled.
+//
+// The same script is also what the image's V8 startup snapshot is built from
+// (startup-snapshot.ts): some imports are replaced by stand-ins that load the
+// module on first use (lazy-modules.ts), which changes nothing when it runs
+// from the loader.
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { run } from './command.js';
 import { NATIVE_ADDON_FILE } from '../native/addon.js';
 import { ImageBuildError } from './errors.js';
+import { LAZY_NAMESPACE, lazyModulesPlugin } from './lazy-modules.js';
 
 /** The bundle's entry, relative to the checkout. */
 export const AGENT_ENTRY = 'src/image/agent-entry.ts';
@@ -44,6 +50,20 @@ export function scriptFileOf(loaderFile: string): string {
 }
 export function codeCacheFileOf(loaderFile: string): string {
   return `${scriptFileOf(loaderFile)}.cache`;
+}
+/** The startup snapshot beside the loader. */
+export function snapshotFileOf(loaderFile: string): string {
+  return loaderFile.replace(/\.mjs$/, '') + '.blob';
+}
+
+/** node's arguments that build the startup snapshot `blobFile` from the bundle script `scriptFile`. */
+export function snapshotBuildArgs(scriptFile: string, blobFile: string): string[] {
+  return ['--snapshot-blob', blobFile, '--build-snapshot', scriptFile];
+}
+
+/** node's arguments that start the agent from the startup snapshot `blobFile` with `agentArgs`. */
+export function snapshotRunArgs(blobFile: string, agentArgs: readonly string[]): string[] {
+  return ['--snapshot-blob', blobFile, '--', ...agentArgs];
 }
 
 /**
@@ -103,6 +123,7 @@ export async function bundleAgent(root: string, outFile: string, entry = AGENT_E
     metafile: true,
     logLevel: 'silent',
     plugins: [
+      lazyModulesPlugin(root),
       {
         name: 'kata-ts-module-url',
         setup(build) {
@@ -121,8 +142,11 @@ export async function bundleAgent(root: string, outFile: string, entry = AGENT_E
     throw new ImageBuildError(`bundling the agent failed: ${(err as Error).message}`, { cause: err });
   });
 
-  // With absWorkingDir set, metafile paths are relative to the checkout.
-  const inputs = Object.keys(result.metafile.inputs).sort();
+  // With absWorkingDir set, metafile paths are relative to the checkout. The
+  // stand-ins of lazy-modules.ts are generated, not read.
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.startsWith(`${LAZY_NAMESPACE}:`))
+    .sort();
   for (const input of inputs) {
     if (input.startsWith('..') || input.startsWith('/') || input.includes(':')) {
       throw new ImageBuildError(`the agent bundle includes ${input}, which is outside the checkout`);
@@ -144,6 +168,21 @@ export async function writeCodeCache(loaderFile: string, node: string): Promise<
   await run(node, [loaderFile], { env: { ...process.env, KATA_TS_WRITE_CODE_CACHE: '1' } }).catch((err: unknown) => {
     throw new ImageBuildError(`writing the agent's code cache failed: ${(err as Error).message}`, { cause: err });
   });
+}
+
+/**
+ * Builds the startup snapshot of the bundle whose loader is `loaderFile`
+ * with `node`, in the bundle's directory (what module-level code computes
+ * from its place is kept in the snapshot). V8 accepts a snapshot only from
+ * the same node, V8 flags and CPU features: the image builder runs this in
+ * the guest (startup-snapshot.ts); tests run it on the host.
+ */
+export async function buildStartupSnapshot(loaderFile: string, node: string): Promise<string> {
+  const blob = snapshotFileOf(loaderFile);
+  await run(node, snapshotBuildArgs(scriptFileOf(loaderFile), blob), { cwd: dirname(loaderFile) }).catch((err: unknown) => {
+    throw new ImageBuildError(`building the agent's startup snapshot failed: ${(err as Error).message}`, { cause: err });
+  });
+  return blob;
 }
 
 /** The npm packages that bundled files belong to ("node_modules/@scope/name/..."), with versions. */

@@ -3,16 +3,17 @@
 //
 // Steps: resolve the kernel package; compare the inputs with the existing
 // manifest (up to date: stop); prepare the kernel stage (cached per kernel
-// package, see kernel-stage.ts); assemble the guest tree; pack it as a newc
-// cpio; write vmlinux, initrd.img, kernel-version and manifest.json. Every
-// output is written under a temporary name and renamed into place, and the
-// old manifest is removed first, so an interrupted build is never taken for
-// a complete one.
+// package, see kernel-stage.ts); assemble the guest tree; boot it once under
+// QEMU to make the agent's startup snapshot (startup-snapshot.ts) and add
+// it; pack the tree as a newc cpio; write vmlinux, initrd.img,
+// kernel-version and manifest.json. Every output is written under a
+// temporary name and renamed into place, and the old manifest is removed
+// first, so an interrupted build is never taken for a complete one.
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installedVersions, owningPackages, resolveKernelPackageCached, type PackageInfo } from './debian.js';
-import { assembleGuestRootfs } from './guest-rootfs.js';
+import { assembleGuestRootfs, GUEST_AGENT_SNAPSHOT } from './guest-rootfs.js';
 import { sha256File } from './hashing.js';
 import { defaultImageConfig, type ImageConfig } from './image-config.js';
 import { writeNewcCpio } from './initrd-cpio.js';
@@ -21,6 +22,7 @@ import { computeInputKey, hashInputs, MANIFEST_FORMAT, outputsPresent, readManif
 import { defaultCacheDir, defaultImageDir, IMAGE_FILES, imagePaths, repoRoot } from './paths.js';
 import { silentProgress, timed, type Progress } from './progress.js';
 import { layoutToCpio } from './rootfs-layout.js';
+import { makeAgentSnapshot, type SnapshotRecord } from './startup-snapshot.js';
 
 export interface BuildOptions {
   /** Image directory (default defaultImageDir()). */
@@ -78,7 +80,14 @@ export async function buildImage(options: BuildOptions = {}): Promise<BuildResul
   const workDir = await mkdtemp(join(tmpdir(), 'kata-ts-image-'));
   try {
     const guest = await timed(progress, 'collecting the guest files', () => assembleGuestRootfs({ root, config, stage, workDir, progress }));
-    const inputs = await hashInputs(root, [...guest.checkoutFiles, ...builderFiles, ...guest.hostFiles]);
+    let snapshot: SnapshotRecord = { built: false, reason: 'startupSnapshot is off in the configuration' };
+    if (config.startupSnapshot) {
+      const made = await makeAgentSnapshot({ layout: guest.layout, kernel: stage.vmlinux, qemu: config.qemu, workDir, progress });
+      snapshot = made.record;
+      if (made.blob !== undefined) guest.layout.addFile(GUEST_AGENT_SNAPSHOT, made.blob, 0o644);
+    }
+    // QEMU is an input when it makes the snapshot: a new QEMU may give TCG guests another CPU.
+    const inputs = await hashInputs(root, [...guest.checkoutFiles, ...builderFiles, ...guest.hostFiles, ...(config.startupSnapshot ? [config.qemu] : [])]);
 
     await rm(paths.manifest, { force: true });
     const initrdTmp = `${paths.initrd}.tmp-${process.pid}`;
@@ -102,6 +111,7 @@ export async function buildImage(options: BuildOptions = {}): Promise<BuildResul
       inputs: { files: inputs },
       modules: { loadOrder: stage.modules.loadOrder, builtin: stage.modules.builtin, bytes: stage.modules.bytes },
       initrd: { members: cpio.members, format: 'newc' },
+      startupSnapshot: snapshot,
       outputs: {
         [IMAGE_FILES.kernel]: { bytes: (await stat(paths.kernel)).size, sha256: await sha256File(paths.kernel) },
         [IMAGE_FILES.initrd]: { bytes: cpio.bytes, sha256: cpio.sha256 },

@@ -6,6 +6,7 @@
 //   /usr/bin/<applet>              busybox applets
 //   /opt/kata-ts/agent.mjs         the agent's loader (agent-bundle.ts)
 //   /opt/kata-ts/agent.cjs         the agent bundle, and agent.cjs.cache its V8 code cache
+//   /opt/kata-ts/agent.blob        the agent's V8 startup snapshot, when built (startup-snapshot.ts)
 //   /opt/kata-ts/package.json      name and version (the agent reports it)
 //   /opt/kata-ts/native/build/Release/kata_native.node  the native addon
 //   /lib/modules/<release>/...     modules with depmod's index
@@ -13,7 +14,7 @@
 //   /etc/kata-ts/modules-late.load the other module files, which the agent loads once listening
 import { access, readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AGENT_ENTRY, bundleAgent, codeCacheFileOf, NATIVE_ADDON, scriptFileOf, writeCodeCache, type AgentBundle } from './agent-bundle.js';
+import { AGENT_ENTRY, bundleAgent, codeCacheFileOf, NATIVE_ADDON, scriptFileOf, snapshotRunArgs, writeCodeCache, type AgentBundle } from './agent-bundle.js';
 import { addBusybox } from './busybox.js';
 import { ImageBuildError } from './errors.js';
 import { addHostProgram, sharedLibraries } from './host-programs.js';
@@ -26,6 +27,8 @@ import { EARLY_GUEST_MODULES, splitEarlyModules } from './modules.js';
 
 export const GUEST_AGENT_DIR = '/opt/kata-ts';
 export const GUEST_AGENT_BUNDLE = `${GUEST_AGENT_DIR}/agent.mjs`;
+/** The agent's startup snapshot (added by the build once made, see startup-snapshot.ts). */
+export const GUEST_AGENT_SNAPSHOT = `${GUEST_AGENT_DIR}/agent.blob`;
 export const GUEST_MODULE_LIST = '/etc/kata-ts/modules.load';
 export const GUEST_LATE_MODULE_LIST = '/etc/kata-ts/modules-late.load';
 export const GUEST_NODE = '/usr/bin/node';
@@ -125,7 +128,9 @@ export async function assembleGuestRootfs(opts: {
     renderInit({
       moduleList: GUEST_MODULE_LIST,
       lateModuleList: GUEST_LATE_MODULE_LIST,
-      agentCommand: [GUEST_NODE, GUEST_AGENT_BUNDLE, ...config.agentArgs],
+      agentCommand: [GUEST_NODE, GUEST_AGENT_BUNDLE],
+      agentArgs: config.agentArgs,
+      ...(config.startupSnapshot ? { snapshot: { blob: GUEST_AGENT_SNAPSHOT, command: [GUEST_NODE, ...snapshotRunArgs(GUEST_AGENT_SNAPSHOT, [])] } } : {}),
       ociRuntime: config.ociRuntime,
     }),
     0o755,

@@ -5,6 +5,9 @@ import { HOST_BUSYBOX } from './busybox.js';
 import { GUEST_PROGRAMS, type HostProgram } from './host-programs.js';
 import { GUEST_MODULES } from './modules.js';
 
+/** The QEMU that makes the startup snapshot unless configured otherwise (the runtime's default too). */
+export const DEFAULT_QEMU = '/usr/bin/qemu-system-x86_64';
+
 export interface ImageConfig {
   /** Kernel image package; undefined: the one linux-image-amd64 depends on. */
   kernelPackage?: string;
@@ -18,6 +21,13 @@ export interface ImageConfig {
   ociRuntime: string;
   /** Extra arguments for the agent. */
   agentArgs: string[];
+  /**
+   * Make the agent's V8 startup snapshot by booting the image once under
+   * QEMU's TCG (startup-snapshot.ts); the agent then starts from it under TCG.
+   */
+  startupSnapshot: boolean;
+  /** The QEMU that boots the image to make the snapshot. */
+  qemu: string;
 }
 
 export function defaultImageConfig(): ImageConfig {
@@ -27,5 +37,7 @@ export function defaultImageConfig(): ImageConfig {
     busybox: HOST_BUSYBOX,
     ociRuntime: '/usr/bin/crun',
     agentArgs: [],
+    startupSnapshot: true,
+    qemu: DEFAULT_QEMU,
   };
 }

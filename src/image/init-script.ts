@@ -8,6 +8,11 @@
 // agent.log=, agent.hotplug_timeout=). When the agent exits, the VM powers
 // off, so QEMU exits too.
 //
+// When the image has the agent's V8 startup snapshot (startup-snapshot.ts),
+// the agent starts from it; node refuses a snapshot made for another CPU
+// (exit status 14, before running anything), e.g. the TCG one under KVM, and
+// the agent then starts from its script.
+//
 // `agent.debug_console` on the kernel command line starts the agent in the
 // background and a shell on ttyS0 in the foreground instead; leaving the
 // shell powers off.
@@ -21,8 +26,15 @@ export interface InitOptions {
    * filesystem modules takes about half a second.
    */
   lateModuleList?: string;
-  /** The agent's command line (program and arguments). */
+  /** How to start the agent from its script (program and arguments); the agent's arguments follow. */
   agentCommand: readonly string[];
+  /** The agent's own arguments. */
+  agentArgs?: readonly string[];
+  /**
+   * The agent's startup snapshot, tried first when the file exists: `command`
+   * (program and arguments) starts the agent from it; the agent's arguments follow.
+   */
+  snapshot?: { blob: string; command: readonly string[] };
   /** --oci-runtime passed to the agent unless the kernel command line has agent.oci_runtime=. */
   ociRuntime: string;
   /** How long to wait for the agent's virtio-serial port to be named, in seconds. */
@@ -32,6 +44,40 @@ export interface InitOptions {
 /** Quotes a value for the shell. */
 export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** libuv pool threads for the agent (see agent-entry.ts). */
+export const AGENT_THREADPOOL_SIZE = 16;
+
+/** node's exit status when it refuses a startup snapshot (made by another node, or for another CPU or V8 flags). */
+export const SNAPSHOT_REFUSED_STATUS = 14;
+
+/**
+ * The shell function `run_agent ARGS...`: starts the agent with ARGS from
+ * its startup snapshot when there is one that node takes, else from its
+ * script; returns the agent's exit status.
+ */
+export function renderRunAgent(opts: Pick<InitOptions, 'agentCommand' | 'snapshot'>): string {
+  const fromScript = opts.agentCommand.map(shellQuote).join(' ');
+  const lines = ['run_agent() {', '  read -r uptime _ < /proc/uptime'];
+  if (opts.snapshot !== undefined) {
+    const blob = shellQuote(opts.snapshot.blob);
+    lines.push(
+      `  if [ -e ${blob} ]; then`,
+      '    log "starting the agent from its startup snapshot (uptime $uptime s)"',
+      `    ${opts.snapshot.command.map(shellQuote).join(' ')} "$@"`,
+      '    status=$?',
+      `    [ "$status" -eq ${SNAPSHOT_REFUSED_STATUS} ] || return "$status"`,
+      '    log "node refused the startup snapshot (made for another CPU or node); starting the agent from its script"',
+      '  else',
+      '    log "starting the agent (uptime $uptime s)"',
+      '  fi',
+    );
+  } else {
+    lines.push('  log "starting the agent (uptime $uptime s)"');
+  }
+  lines.push(`  ${fromScript} "$@"`, '}');
+  return lines.join('\n');
 }
 
 export function renderInit(opts: InitOptions): string {
@@ -106,17 +152,21 @@ case "$server_addr" in
 esac
 
 ${opts.lateModuleList === undefined ? '' : `# The other modules: the agent loads them once it is listening.\nexport KATA_TS_LATE_MODULES=${shellQuote(opts.lateModuleList)}\n`}
-read -r uptime _ < /proc/uptime
-log "starting the agent (uptime $uptime s)"
-set -- ${opts.agentCommand.map(shellQuote).join(' ')}
+# Blocking reads of vsock and virtio-serial descriptors each hold a libuv pool
+# thread: the agent wants more than the default 4. Set here, before node
+# starts, because node already uses the pool while it loads the loader module.
+export UV_THREADPOOL_SIZE=${AGENT_THREADPOOL_SIZE}
+
+${renderRunAgent(opts)}
+set --${(opts.agentArgs ?? []).map((a) => ` ${shellQuote(a)}`).join('')}
 [ -n "$oci_runtime" ] || set -- "$@" --oci-runtime ${shellQuote(opts.ociRuntime)}
 
 if [ -n "$debug_console" ]; then
   log "agent.debug_console: agent in the background, shell on ttyS0 (exit it to power off)"
-  "$@" &
+  run_agent "$@" &
   setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
 else
-  "$@"
+  run_agent "$@"
   log "agent exited with status $?; powering off"
 fi
 sync

@@ -11,6 +11,7 @@ interface BuildFlags {
   cacheDir?: string;
   force?: boolean;
   kernelPackage?: string;
+  startupSnapshot?: boolean;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -27,12 +28,16 @@ export async function main(argv: string[]): Promise<void> {
     .option('--cache-dir <dir>', `downloaded packages and the prepared kernel (default ${defaultCacheDir()})`)
     .option('--force', 'build even if the image is up to date')
     .option('--kernel-package <name>', 'kernel image package (default: the one linux-image-amd64 depends on)')
+    .option('--no-startup-snapshot', "skip the agent's V8 startup snapshot (made by booting the image once under QEMU's TCG)")
     .action(async (flags: BuildFlags) => {
       const result = await buildImage({
         outDir: flags.out,
         cacheDir: flags.cacheDir,
         force: flags.force === true,
-        config: flags.kernelPackage !== undefined ? { kernelPackage: flags.kernelPackage } : {},
+        config: {
+          ...(flags.kernelPackage !== undefined ? { kernelPackage: flags.kernelPackage } : {}),
+          ...(flags.startupSnapshot === false ? { startupSnapshot: false } : {}),
+        },
         progress: stderrProgress,
       });
       process.stdout.write(`${result.outDir}\n`);

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256, sha256File } from './hashing.js';
 import type { PackageInfo } from './debian.js';
+import type { SnapshotRecord } from './startup-snapshot.js';
 
 export const MANIFEST_FORMAT = 1;
 
@@ -42,6 +43,8 @@ export interface Manifest {
   inputs: { files: FileInput[] };
   modules: { loadOrder: string[]; builtin: string[]; bytes: number };
   initrd: { members: number; format: 'newc' };
+  /** The agent's V8 startup snapshot in the initrd (/opt/kata-ts/agent.blob), or why there is none. */
+  startupSnapshot?: SnapshotRecord;
   outputs: Record<string, OutputFile>;
 }
 

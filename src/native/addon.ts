@@ -3,7 +3,7 @@
 // descriptor control, mount, the uevent socket, the clock. Every user (the
 // vsock transport included) loads it here and types the functions it needs.
 
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Where node-gyp puts the addon, relative to the checkout (and, in the guest, to the bundle's directory). */
 export const NATIVE_ADDON_FILE = 'native/build/Release/kata_native.node';
@@ -17,7 +17,11 @@ let loaded: Record<string, unknown> | undefined;
 export function loadAddon(): Record<string, unknown> {
   if (loaded === undefined) {
     try {
-      loaded = createRequire(import.meta.url)(ADDON_PATH) as Record<string, unknown>;
+      // What require() does for a .node file, without its module resolution
+      // (which is slow in a TCG guest, where the agent loads this as it starts).
+      const addon = { exports: {} as Record<string, unknown> };
+      process.dlopen(addon, fileURLToPath(new URL(ADDON_PATH, import.meta.url)));
+      loaded = addon.exports;
     } catch (err) {
       throw new Error(
         `the native addon ${NATIVE_ADDON_FILE} could not be loaded (${(err as Error).message}); ` +

@@ -9,7 +9,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { bundleAgent, codeCacheFileOf, NATIVE_ADDON, scriptFileOf, writeCodeCache } from '../../src/image/agent-bundle.js';
+import {
+  buildStartupSnapshot,
+  bundleAgent,
+  codeCacheFileOf,
+  NATIVE_ADDON,
+  scriptFileOf,
+  snapshotBuildArgs,
+  snapshotFileOf,
+  snapshotRunArgs,
+  writeCodeCache,
+} from '../../src/image/agent-bundle.js';
+import { SNAPSHOT_REFUSED_STATUS } from '../../src/image/init-script.js';
 import { repoRoot } from '../../src/image/paths.js';
 import { Client, connect, createClient } from '../../src/ttrpc/index.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../src/protocols/gen/health_pb.js';
@@ -45,24 +56,50 @@ describe('agent bundle', () => {
         assert.ok(bundle.npmPackages.some((p) => p.name === name), `${name} listed with its version`);
       }
       assert.equal(bundle.bytes, readFileSync(scriptFileOf(bundleFile)).length);
-      await serves(bundleFile, base, 'no cache');
+      await serves([bundleFile], base, 'no cache');
 
       await writeCodeCache(bundleFile, process.execPath);
       assert.ok(statSync(codeCacheFileOf(bundleFile)).size > 0, 'code cache written');
-      await serves(bundleFile, base, 'with the cache');
+      await serves([bundleFile], base, 'with the cache');
 
       // A cache V8 rejects (another node, or damaged) only costs time.
       writeFileSync(codeCacheFileOf(bundleFile), 'not a code cache');
-      await serves(bundleFile, base, 'with a bad cache');
+      await serves([bundleFile], base, 'with a bad cache');
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
   });
 
-  async function serves(bundleFile: string, base: string, what: string): Promise<void> {
+  test('a startup snapshot of the script (made with this node, on this CPU) serves the same; node refuses one made with other V8 flags', async () => {
+    const { base, dir } = guestDir(true);
+    const bundleFile = join(dir, 'agent.mjs');
+    try {
+      await bundleAgent(ROOT, bundleFile);
+      const blob = await buildStartupSnapshot(bundleFile, process.execPath);
+      assert.equal(blob, snapshotFileOf(bundleFile));
+      await serves(snapshotRunArgs(blob, []), base, 'from the snapshot');
+      // Arguments reach the agent's command line (commander prints the version and exits).
+      const version = spawnSync(process.execPath, snapshotRunArgs(blob, ['--version']), { encoding: 'utf8' });
+      assert.equal(version.status, 0, version.stderr);
+      assert.equal(version.stdout.trim(), VERSION);
+
+      // Another V8 flag at build time: node refuses the snapshot before running anything (what /init relies on).
+      const other = join(dir, 'other.blob');
+      const made = spawnSync(process.execPath, ['--no-enable-avx', ...snapshotBuildArgs(scriptFileOf(bundleFile), other)], { cwd: dir, encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const refused = spawnSync(process.execPath, snapshotRunArgs(other, ['--version']), { encoding: 'utf8' });
+      assert.equal(refused.status, SNAPSHOT_REFUSED_STATUS, refused.stderr);
+      assert.equal(refused.stdout, '');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  /** Runs node with `args` and the agent's own flags; checks it serves, reports the version, and exits 0 on SIGTERM. */
+  async function serves(args: string[], base: string, what: string): Promise<void> {
     const sock = join(base, 'agent.sock');
     {
-      const agent = start(process.execPath, [bundleFile, '--server-addr', `unix://${sock}`, '--state-dir', join(base, 'state'), '--no-kernel-cmdline']);
+      const agent = start(process.execPath, [...args, '--server-addr', `unix://${sock}`, '--state-dir', join(base, 'state'), '--no-kernel-cmdline']);
       try {
         await waitForPath(sock);
         const client = new Client(await connect(`unix://${sock}`, { timeoutMs: 10_000 }));

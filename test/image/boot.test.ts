@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildImage } from '../../src/image/build.js';
 import { imagePaths } from '../../src/image/paths.js';
+import { sha256 } from '../../src/image/hashing.js';
+import { defaultImageConfig } from '../../src/image/image-config.js';
 import { Client, connect, createClient } from '../../src/ttrpc/index.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../../src/protocols/gen/health_pb.js';
 import { AgentService } from '../../src/protocols/gen/agent_pb.js';
@@ -30,12 +32,12 @@ interface Vm {
   started: number;
 }
 
-function bootVm(dir: string, append: string): Vm {
+function bootVm(dir: string, append: string, cpu = 'max'): Vm {
   const image = imagePaths(buildDir);
   const socket = join(dir, 'agent.sock');
   const logFile = join(dir, 'console.log');
   const args = [
-    ...['-M', 'q35', '-accel', 'tcg', '-cpu', 'max', '-m', '512'],
+    ...['-M', 'q35', '-accel', 'tcg', '-cpu', cpu, '-m', '512'],
     ...['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'],
     ...['-kernel', image.kernel, '-initrd', image.initrd],
     ...['-append', `console=ttyS0 quiet panic=-1 cryptomgr.notests ${append}`],
@@ -87,12 +89,14 @@ async function waitForAgent(vm: Vm): Promise<Client> {
 }
 
 let buildDir = '';
+let snapshotBuilt = false;
 
 async function ensureImage(t: TestContext): Promise<void> {
   const started = performance.now();
   const result = await buildImage();
   buildDir = result.outDir;
   const m = result.manifest;
+  snapshotBuilt = m.startupSnapshot?.built === true;
   t.diagnostic(
     `image ${result.upToDate ? 'up to date' : 'built'} in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
       `initrd ${(m.outputs['initrd.img']!.bytes / 2 ** 20).toFixed(1)} MiB, vmlinux ${(m.outputs.vmlinux!.bytes / 2 ** 20).toFixed(1)} MiB`,
@@ -100,6 +104,22 @@ async function ensureImage(t: TestContext): Promise<void> {
 }
 
 describe('booting the image under QEMU (TCG)', { skip: HAVE_QEMU ? false : `${QEMU} is not installed` }, () => {
+  test('the default image carries the startup snapshot the manifest describes, made under TCG by this QEMU', { timeout: 600_000 }, async (t) => {
+    await ensureImage(t);
+    const paths = imagePaths(buildDir);
+    const { manifest: m } = await buildImage();
+    const record = m.startupSnapshot;
+    assert.ok(record?.built === true, JSON.stringify(record));
+    assert.equal(record.accel, 'tcg');
+    assert.equal(record.cpu, 'max');
+    assert.match(record.qemu, /^QEMU emulator version /);
+    const blob = spawnSync('cpio', ['-i', '--quiet', '--to-stdout', '-F', paths.initrd, 'opt/kata-ts/agent.blob'], { maxBuffer: 1 << 26 });
+    assert.equal(blob.status, 0);
+    assert.equal(blob.stdout.length, record.bytes);
+    assert.equal(sha256(blob.stdout), record.sha256);
+    assert.ok(m.inputs.files.some((f) => f.path === defaultImageConfig().qemu), 'QEMU is an input: another QEMU may give TCG guests another CPU');
+  });
+
   test('the agent answers Health and GetGuestDetails over virtio-serial', { timeout: 600_000 }, async (t) => {
     await ensureImage(t);
     const dir = mkdtempSync(join(tmpdir(), 'kata-boot-'));
@@ -119,9 +139,32 @@ describe('booting the image under QEMU (TCG)', { skip: HAVE_QEMU ? false : `${QE
 
       const log = vm.log();
       assert.doesNotMatch(log, /kata-ts-init: (insmod .* failed|cannot mount cgroup2|cannot bring up lo|virtio-serial port)/, log);
+      // The image was built with QEMU here, so with the startup snapshot, and the agent started from it.
+      assert.ok(snapshotBuilt, 'the default image has the startup snapshot');
+      assert.match(log, /kata-ts-init: starting the agent from its startup snapshot/);
+      assert.doesNotMatch(log, /node refused the startup snapshot/);
       assert.match(log, /"msg":"agent listening"/);
       // The modules the agent loads once listening (GetGuestDetails above waited for them).
       assert.doesNotMatch(log, /late kernel modules failed|cannot load the late kernel modules/, log);
+    } finally {
+      await client?.close();
+      await shutDown(vm);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('on another CPU model node refuses the snapshot; /init says so and starts the agent from its script', { timeout: 600_000 }, async (t) => {
+    await ensureImage(t);
+    const dir = mkdtempSync(join(tmpdir(), 'kata-boot-'));
+    // qemu64 lacks features of "max" (AVX, BMI...), as a KVM host's CPU differs from TCG's.
+    const vm = bootVm(dir, 'agent.server_addr=serial:///dev/virtio-ports/agent.channel.0', 'qemu64');
+    let client: Client | undefined;
+    try {
+      client = await waitForAgent(vm);
+      assert.equal((await createClient(client, Health).version({})).agentVersion, VERSION);
+      const log = vm.log();
+      assert.match(log, /kata-ts-init: node refused the startup snapshot \(made for another CPU or node\); starting the agent from its script/, log);
+      assert.match(log, /"msg":"agent listening"/);
     } finally {
       await client?.close();
       await shutDown(vm);

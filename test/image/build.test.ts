@@ -55,7 +55,8 @@ describe('kata-ts-image build', () => {
       const tool = join(dir, 'tool');
       copyFileSync('/usr/bin/true', tool);
       const base = defaultImageConfig();
-      const config = { programs: [...base.programs, { path: tool }] };
+      // No startup snapshot here (it boots the image, about 20 s a build): boot.test.ts checks it on the default image.
+      const config = { programs: [...base.programs, { path: tool }], startupSnapshot: false };
       const lines: string[] = [];
       const progress = (l: string) => lines.push(l);
       const build = (extra: { agentArgs?: string[]; force?: boolean } = {}) =>
@@ -126,6 +127,10 @@ describe('kata-ts-image build', () => {
       for (const mod of moduleList) assert.ok(members.has(`usr${mod}`), `${mod} present`);
       const init = cpioMember(paths.initrd, 'init');
       assert.equal(spawnSync('busybox', ['sh', '-n'], { input: init }).status, 0, 'init is valid shell');
+      assert.ok(!members.has('opt/kata-ts/agent.blob'), 'no startup snapshot when the configuration says so');
+      assert.doesNotMatch(init, /--snapshot-blob/);
+      assert.deepEqual(m.startupSnapshot, { built: false, reason: 'startupSnapshot is off in the configuration' });
+      assert.ok(!inputs.includes(defaultImageConfig().qemu), 'QEMU is no input when it makes no snapshot');
 
       // Same inputs: nothing to do.
       lines.length = 0;
@@ -138,7 +143,7 @@ describe('kata-ts-image build', () => {
       const third = await build({ agentArgs: ['--log-level', 'debug'] });
       assert.equal(third.upToDate, false);
       assert.notEqual(third.manifest.inputKey, m.inputKey);
-      assert.match(cpioMember(paths.initrd, 'init'), /agent\.mjs --log-level debug$/m);
+      assert.match(cpioMember(paths.initrd, 'init'), /^set -- --log-level debug$/m);
       assert.equal((await build({ agentArgs: ['--log-level', 'debug'] })).upToDate, true);
 
       // A changed source file of the agent rebuilds, and the bundle has the

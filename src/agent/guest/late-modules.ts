@@ -4,8 +4,11 @@
 // module load is costly for everything else running (the kernel patches its
 // own text), so doing it while the agent starts would only slow the start.
 // AgentService RPCs may need those modules (a 9p mount, a virtio-blk disk), so
-// they wait for the load to end; Health answers at once.
+// they wait for the load to end; Health answers at once. The loading shell
+// (and so every insmod) runs at the lowest priority: on a one-vCPU guest the
+// agent answering the runtime's first calls comes first.
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Logger } from '../../common/logger.js';
 
 /** insmod each file named in the list ($0), one a line; failures on stderr; exit status 1 if any failed. */
@@ -15,6 +18,9 @@ export interface LateModules {
   /** Resolves once the load has ended (whatever its outcome; failures are logged). */
   ready(): Promise<void>;
 }
+
+/** The niceness of the loading shell (the lowest priority). */
+export const LATE_MODULES_NICENESS = 19;
 
 /** Nothing to load: ready at once. */
 export const NO_LATE_MODULES: LateModules = { ready: () => Promise.resolve() };
@@ -27,6 +33,13 @@ export function loadLateModules(listFile: string, logger: Logger, shell = '/bin/
   const done = new Promise<void>((resolve) => {
     let stderr = '';
     const child = spawn(shell, ['-c', LOAD_SCRIPT, listFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, LATE_MODULES_NICENESS);
+      } catch (err) {
+        logger.debug({ err }, 'cannot lower the priority of the late module load');
+      }
+    }
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', (err) => {
       logger.warn({ err, listFile }, 'cannot load the late kernel modules');

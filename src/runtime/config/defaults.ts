@@ -20,4 +20,5 @@ export const DEFAULTS = {
   // Kata waits 30 s; a TCG guest on a busy host can take longer than that to boot.
   dialTimeoutS: 60,
   hotplugTimeoutS: 3,
+  agentChannel: 'auto',
 } as const;

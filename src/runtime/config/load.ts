@@ -67,6 +67,8 @@ function withDefaults(file: ConfigFile, source: string | undefined): RuntimeConf
       dialTimeoutMs: Math.round((a.dial_timeout ?? DEFAULTS.dialTimeoutS) * 1000),
       hotplugTimeoutMs: Math.round((a.hotplug_timeout ?? DEFAULTS.hotplugTimeoutS) * 1000),
       debugConsole: a.debug_console ?? false,
+      channel: a.channel ?? DEFAULTS.agentChannel,
+      ...(a.vsock_guest_cid !== undefined ? { vsockGuestCid: a.vsock_guest_cid } : {}),
     },
     source,
   };

@@ -18,6 +18,8 @@
 //   dial_timeout = 60                      # seconds to wait for the agent after QEMU starts
 //   hotplug_timeout = 3                    # seconds the agent waits for a hot-plugged device
 //   debug_console = false
+//   channel = "auto"                       # "vsock", "virtio-serial" or "auto" (vsock when /dev/vhost-vsock works)
+//   vsock_guest_cid = 3                    # the guest's vsock context id (default: picked at random per VM)
 //
 // Every key is optional; unknown keys are errors (a misspelt key would
 // otherwise be ignored silently). The zod schema below describes the file as
@@ -29,6 +31,14 @@ export type SharedFsKind = (typeof SHARED_FS_KINDS)[number];
 
 export const ACCELERATORS = ['auto', 'kvm', 'tcg'] as const;
 export type AcceleratorChoice = (typeof ACCELERATORS)[number];
+
+/** How the runtime reaches the agent: see qemu/agent-channel.ts. */
+export const AGENT_CHANNELS = ['auto', 'vsock', 'virtio-serial'] as const;
+export type AgentChannelChoice = (typeof AGENT_CHANNELS)[number];
+
+/** vsock context ids 0-2 are reserved (hypervisor, local, host); 0xffffffff means "any". */
+export const MIN_GUEST_CID = 3;
+export const MAX_GUEST_CID = 0xffff_fffe;
 
 /** Most hot-plug root ports the PCI layout has room for (see qemu/pci-layout.ts). */
 export const MAX_PCIE_ROOT_PORTS = 12;
@@ -55,6 +65,13 @@ export const AgentSectionSchema = z.strictObject({
   dial_timeout: seconds(3600).optional(),
   hotplug_timeout: seconds(600).optional(),
   debug_console: z.boolean().optional(),
+  channel: z.enum(AGENT_CHANNELS).optional(),
+  vsock_guest_cid: z
+    .number()
+    .int('must be an integer')
+    .min(MIN_GUEST_CID, `must be at least ${MIN_GUEST_CID} (0-2 are reserved)`)
+    .max(MAX_GUEST_CID, `must be at most ${MAX_GUEST_CID}`)
+    .optional(),
 });
 
 export const ConfigFileSchema = z.strictObject({
@@ -85,6 +102,9 @@ export interface RuntimeConfig {
     dialTimeoutMs: number;
     hotplugTimeoutMs: number;
     debugConsole: boolean;
+    channel: AgentChannelChoice;
+    /** The guest's vsock context id; absent: one is picked per VM. */
+    vsockGuestCid?: number;
   };
   /** The file the values came from, or undefined for built-in defaults. */
   source: string | undefined;

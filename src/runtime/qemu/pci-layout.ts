@@ -5,13 +5,14 @@
 // finds it from the PCI path "SS/00".
 //
 //   00:00.0  host bridge (q35)
-//   00:02.0  virtio-serial (the agent channel)
+//   00:02.0  the agent channel: virtio-serial or vhost-vsock
 //   00:03.0 .. 00:0e.0  pcie-root-port rp0..rp11 (hot-plug slots)
 //   00:10.0  shared filesystem (virtio-9p or vhost-user-fs)
 //   00:1f.x  ICH9 LPC, SATA, SMBus (q35)
 import { MAX_PCIE_ROOT_PORTS } from '../config/schema.js';
 
-export const VIRTIO_SERIAL_SLOT = 0x02;
+/** The agent channel's device (virtio-serial or vhost-vsock). */
+export const AGENT_CHANNEL_SLOT = 0x02;
 export const FIRST_ROOT_PORT_SLOT = 0x03;
 export const SHARED_FS_SLOT = 0x10;
 

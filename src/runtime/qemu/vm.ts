@@ -6,8 +6,9 @@
 //   await vm.stop();                                                // QEMU gone, files removed
 //
 // Files (all inside runDir, all removed by stop()): qmp.sock, agent.sock
-// (the host end of the agent's virtio-serial port), console.log (the guest's
-// serial console) and, for virtio-fs, virtiofsd.sock.
+// (the host end of the agent's virtio-serial port, when that is the agent
+// channel; see agent-channel.ts), console.log (the guest's serial console)
+// and, for virtio-fs, virtiofsd.sock.
 //
 // Failures are reported with the evidence: QEMU's stderr and the last lines
 // of the guest console.
@@ -15,6 +16,7 @@ import { access, unlink } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.js';
 import { silentLogger } from '../../common/logger.js';
@@ -22,11 +24,13 @@ import { AgentService } from '../../protocols/gen/agent_pb.js';
 import { Health } from '../../protocols/gen/health_pb.js';
 import { Client, createClient, DeadlineExceededError, type ServiceClient } from '../../ttrpc/index.js';
 import { connectUnix } from '../../ttrpc/transport/unix.js';
+import { connectVsock, VsockUnavailableError } from '../../ttrpc/transport/vsock.js';
 import type { RuntimeConfig } from '../config/schema.js';
 import { chooseAccelerator, type Accelerator } from './accel.js';
+import { AGENT_VSOCK_PORT, chooseAgentChannel, type AgentChannel } from './agent-channel.js';
 import { ConsoleMarkers, type BootTimeline } from './boot-timeline.js';
 import { OwnedChild, type ChildExit } from './child.js';
-import { buildKernelCmdline, buildQemuArgs, AGENT_PORT_ID, type SharedFsDevice } from './cmdline.js';
+import { agentServerAddr, buildKernelCmdline, buildQemuArgs, AGENT_PORT_ID, type SharedFsDevice } from './cmdline.js';
 import { formatConsoleTail, tailFile } from './console-log.js';
 import { AgentTimeoutError, VmBootError, VmExitedError, VmStartError } from './errors.js';
 import { QmpClient } from './qmp.js';
@@ -50,6 +54,10 @@ export interface VmOptions {
 
 /** Each Health.Check while waiting for the agent gets this long before the next is sent. */
 const CHECK_INTERVAL_MS = 1000;
+/** Each vsock connection attempt while the guest boots gets this long (the kernel's own default is 2 s). */
+const VSOCK_ATTEMPT_MS = 2000;
+/** Pause between vsock connection attempts. */
+const VSOCK_RETRY_MS = 100;
 /** How long QEMU gets to exit after "quit" before it is killed. */
 const QUIT_GRACE_MS = 3000;
 
@@ -59,7 +67,9 @@ export class Vm {
   readonly timeline: BootTimeline = { checkAttempts: 0 };
   readonly consoleLog: string;
   readonly qmpSocket: string;
+  /** Host end of the agent's virtio-serial port (unused with a vsock channel). */
   readonly agentSocket: string;
+  readonly agentChannel: AgentChannel;
   /** The ttRPC connection to the agent (both services share it). */
   ttrpc!: Client;
   agent!: AgentClient;
@@ -75,9 +85,10 @@ export class Vm {
   private exitExplained: Promise<void> = new Promise(() => {});
   private readonly exitListeners = new Set<(err: VmExitedError) => void>();
 
-  private constructor(opts: VmOptions, accel: Accelerator, qemu: OwnedChild, virtiofsd: Virtiofsd | undefined, files: { consoleLog: string; qmpSocket: string; agentSocket: string }) {
+  private constructor(opts: VmOptions, accel: Accelerator, channel: AgentChannel, qemu: OwnedChild, virtiofsd: Virtiofsd | undefined, files: { consoleLog: string; qmpSocket: string; agentSocket: string }) {
     this.id = opts.id;
     this.accel = accel;
+    this.agentChannel = channel;
     this.qemu = qemu;
     this.virtiofsd = virtiofsd;
     this.logger = opts.logger ?? silentLogger;
@@ -98,6 +109,9 @@ export class Vm {
 
     const decision = await chooseAccelerator(q.path, q.accel);
     logger.info({ accel: decision.accel, reason: decision.reason }, 'accelerator chosen');
+    // Before anything is started: an unusable "vsock" fails here, leaving nothing behind.
+    const { channel, reason } = await chooseAgentChannel(a.channel, { guestCid: a.vsockGuestCid });
+    logger.info({ channel: channel.kind, ...(channel.kind === 'vsock' ? { guestCid: channel.guestCid } : {}), reason }, 'agent channel chosen');
 
     const files = {
       consoleLog: join(opts.runDir, 'console.log'),
@@ -117,6 +131,7 @@ export class Vm {
     }
 
     const kernelCmdline = buildKernelCmdline({
+      agentServerAddr: agentServerAddr(channel.kind),
       debug: q.debug,
       hotplugTimeoutMs: a.hotplugTimeoutMs,
       debugConsole: a.debugConsole,
@@ -132,13 +147,13 @@ export class Vm {
       kernelCmdline,
       consoleLog: files.consoleLog,
       qmpSocket: files.qmpSocket,
-      agentSocket: files.agentSocket,
+      agentChannel: channel.kind === 'vsock' ? channel : { kind: 'virtio-serial', socket: files.agentSocket },
       pcieRootPorts: q.pcieRootPorts,
       ...(sharedFs ? { sharedFs } : {}),
     });
     logger.debug({ qemu: q.path, args }, 'starting QEMU');
     const child = new OwnedChild('qemu', q.path, args);
-    const vm = new Vm(opts, decision.accel, child, virtiofsd, files);
+    const vm = new Vm(opts, decision.accel, channel, child, virtiofsd, files);
     const onAbort = () => child.process.kill('SIGKILL');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -230,8 +245,14 @@ export class Vm {
           this.timeline.agentPortOpenMs ??= this.elapsed();
         }
       });
-      // QEMU created the socket before it answered on QMP.
-      const socket = await this.orQemuExit(connectUnix(this.agentSocket, 5000));
+      let socket: Duplex;
+      if (this.agentChannel.kind === 'vsock') {
+        socket = await this.orQemuExit(this.dialVsock(this.agentChannel.guestCid, deadline, dialTimeoutMs));
+        this.timeline.agentPortOpenMs ??= this.elapsed();
+      } else {
+        // QEMU created the socket before it answered on QMP.
+        socket = await this.orQemuExit(connectUnix(this.agentSocket, 5000));
+      }
       this.ttrpc = new Client(socket);
       this.agent = createClient(this.ttrpc, AgentService);
       this.health = createClient(this.ttrpc, Health);
@@ -243,24 +264,59 @@ export class Vm {
   }
 
   /**
-   * Sends Health.Check until one is answered. Until the guest opens its end
-   * of the port, QEMU holds our bytes; the agent then answers every Check
-   * sent so far, and the answers to calls that already timed out are dropped.
+   * Connects to the agent's vsock port: the guest accepts once its agent
+   * listens, so attempts repeat until then, or until QEMU exits or the dial
+   * timeout passes.
    */
-  private async waitForAgent(deadline: number, dialTimeoutMs: number): Promise<void> {
+  private async dialVsock(guestCid: number, deadline: number, dialTimeoutMs: number): Promise<Duplex> {
     for (;;) {
       const left = deadline - Date.now();
-      if (left <= 0) {
-        const tail = await this.consoleTail();
-        throw new AgentTimeoutError(
-          `the agent in VM ${this.id} did not answer within ${dialTimeoutMs / 1000} s (agent.dial_timeout); ` +
-            `QEMU is running (pid ${this.pid}, ${this.accel}); ${formatConsoleTail(tail, this.consoleLog)}`,
-        );
-      }
-      this.timeline.checkAttempts += 1;
+      if (left <= 0) throw await this.agentTimeout(dialTimeoutMs);
       try {
-        await this.orQemuExit(this.health.check({ service: '' }, { timeoutMs: Math.min(CHECK_INTERVAL_MS, left) }));
-        return;
+        return await connectVsock(guestCid, AGENT_VSOCK_PORT, Math.min(VSOCK_ATTEMPT_MS, left));
+      } catch (err) {
+        if (err instanceof VsockUnavailableError || this.qemu.exitStatus) throw err;
+        await sleep(Math.min(VSOCK_RETRY_MS, Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  private async agentTimeout(dialTimeoutMs: number): Promise<AgentTimeoutError> {
+    const tail = await this.consoleTail();
+    return new AgentTimeoutError(
+      `the agent in VM ${this.id} did not answer within ${dialTimeoutMs / 1000} s (agent.dial_timeout); ` +
+        `QEMU is running (pid ${this.pid}, ${this.accel}); ${formatConsoleTail(tail, this.consoleLog)}`,
+    );
+  }
+
+  /**
+   * Sends Health.Check every CHECK_INTERVAL_MS until one is answered. Until
+   * the guest opens its end of the port, QEMU holds our bytes; the agent then
+   * answers every Check sent so far. Each Check may take until the deadline,
+   * so the first answer ends the wait even if it comes after the next Check
+   * was sent.
+   */
+  private async waitForAgent(deadline: number, dialTimeoutMs: number): Promise<void> {
+    const checks: Promise<true>[] = [];
+    const ticks = new AbortController();
+    try {
+      await this.sendChecks(deadline, dialTimeoutMs, checks, ticks.signal);
+    } finally {
+      ticks.abort();
+    }
+  }
+
+  private async sendChecks(deadline: number, dialTimeoutMs: number, checks: Promise<true>[], ticks: AbortSignal): Promise<void> {
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw await this.agentTimeout(dialTimeoutMs);
+      this.timeline.checkAttempts += 1;
+      const check = this.health.check({ service: '' }, { timeoutMs: left }).then(() => true as const);
+      check.catch(() => {}); // looked at below, or no longer of interest once one is answered
+      checks.push(check);
+      const tick = sleep(Math.min(CHECK_INTERVAL_MS, left), false as const, { signal: ticks }).catch(() => false as const);
+      try {
+        if (await this.orQemuExit(Promise.race([...checks, tick]))) return;
       } catch (err) {
         if (err instanceof DeadlineExceededError) continue;
         if (err instanceof VmBootError) throw err;

@@ -23,6 +23,8 @@ describe('runtime configuration', () => {
     assert.equal(c.qemu.sharedFs, 'virtio-fs');
     assert.equal(c.qemu.accel, 'auto');
     assert.equal(c.agent.hotplugTimeoutMs, 3000);
+    assert.equal(c.agent.channel, 'auto', 'vsock when the host has it, else virtio-serial');
+    assert.ok(!('vsockGuestCid' in c.agent), 'a CID is picked per VM');
     assert.equal(c.source, undefined);
   });
 
@@ -46,6 +48,8 @@ debug = true
 dial_timeout = 12.5
 hotplug_timeout = 5
 debug_console = true
+channel = "vsock"
+vsock_guest_cid = 42
 `,
       'test.toml',
     );
@@ -64,7 +68,7 @@ debug_console = true
         kernelParams: ['agent.log=debug', 'foo=bar'],
         debug: true,
       },
-      agent: { dialTimeoutMs: 12500, hotplugTimeoutMs: 5000, debugConsole: true },
+      agent: { dialTimeoutMs: 12500, hotplugTimeoutMs: 5000, debugConsole: true, channel: 'vsock', vsockGuestCid: 42 },
       source: 'test.toml',
     });
   });
@@ -80,6 +84,20 @@ debug_console = true
     rejects('[hypervisor.qemu]\npcie_root_port = 40\n', /hypervisor\.qemu\.pcie_root_port: /);
     rejects('[agent]\ndial_timeout = 0\n', /agent\.dial_timeout: must be a positive number of seconds/);
     rejects('[hypervisor.qemu]\nkernel = ""\n', /hypervisor\.qemu\.kernel: must not be empty/);
+  });
+
+  test('the agent channel: one of three words; a vsock CID an integer from 3 (0-2 are reserved)', () => {
+    for (const channel of ['auto', 'vsock', 'virtio-serial']) {
+      assert.equal(parseConfigText(`[agent]\nchannel = "${channel}"\n`).agent.channel, channel);
+    }
+    rejects('[agent]\nchannel = "tcp"\n', /^c\.toml: agent\.channel: .*"auto".*"vsock".*"virtio-serial"/);
+    rejects('[agent]\nchannel = "VSOCK"\n', /agent\.channel: /);
+    rejects('[agent]\nvsock_guest_cid = 2\n', /agent\.vsock_guest_cid: must be at least 3 \(0-2 are reserved\)/);
+    rejects('[agent]\nvsock_guest_cid = 3.5\n', /agent\.vsock_guest_cid: must be an integer/);
+    rejects('[agent]\nvsock_guest_cid = 4294967295\n', /agent\.vsock_guest_cid: must be at most 4294967294/);
+    rejects('[agent]\nvsock_guest_cid = "7"\n', /agent\.vsock_guest_cid: /);
+    rejects('[agent]\nvsock_cid = 7\n', /agent\.vsock_cid: unknown key/);
+    assert.equal(parseConfigText('[agent]\nvsock_guest_cid = 3\n').agent.vsockGuestCid, 3);
   });
 
   test('unknown keys are errors (a misspelling is not ignored)', () => {

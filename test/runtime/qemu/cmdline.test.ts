@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AGENT_SERVER_ADDR, buildKernelCmdline, buildQemuArgs, qemuOptValue, type QemuLaunchSpec } from '../../../src/runtime/qemu/cmdline.js';
+import { AGENT_SERVER_ADDR, agentServerAddr, buildKernelCmdline, buildQemuArgs, qemuOptValue, type QemuLaunchSpec } from '../../../src/runtime/qemu/cmdline.js';
 import { pciPathOnRootPort, rootPortSlot } from '../../../src/runtime/qemu/pci-layout.js';
 
 const base: QemuLaunchSpec = {
@@ -13,7 +13,7 @@ const base: QemuLaunchSpec = {
   kernelCmdline: 'console=ttyS0',
   consoleLog: '/run/sb1/console.log',
   qmpSocket: '/run/sb1/qmp.sock',
-  agentSocket: '/run/sb1/agent.sock',
+  agentChannel: { kind: 'virtio-serial', socket: '/run/sb1/agent.sock' },
   pcieRootPorts: 2,
 };
 
@@ -47,6 +47,24 @@ test('the agent channel: virtio-serial port agent.channel.0 on a server socket',
   assert.ok(devices.includes('virtio-serial-pci,id=serial0,bus=pcie.0,addr=0x02'));
   assert.ok(devices.includes('virtserialport,chardev=agent-chardev,id=agent-port,name=agent.channel.0,bus=serial0.0'));
   assert.ok(values(args, '-chardev').includes('socket,id=agent-chardev,path=/run/sb1/agent.sock,server=on,wait=off'));
+});
+
+test('the agent channel over vsock: a vhost-vsock device with the guest CID in the same slot, and no virtio-serial', () => {
+  const args = buildQemuArgs({ ...base, agentChannel: { kind: 'vsock', guestCid: 12345 } });
+  const devices = values(args, '-device');
+  assert.ok(devices.includes('vhost-vsock-pci,id=vsock0,guest-cid=12345,bus=pcie.0,addr=0x02'), devices.join('\n'));
+  assert.equal(devices.filter((d) => d.startsWith('virtio-serial') || d.startsWith('virtserialport')).length, 0);
+  assert.equal(values(args, '-chardev').length, 0, 'no agent socket');
+  // The root ports keep their slots, whatever the channel.
+  assert.ok(devices.includes('pcie-root-port,id=rp0,bus=pcie.0,addr=0x03,chassis=1,slot=1'));
+});
+
+test('the agent listens where its channel leads: the serial port, or any CID on vsock port 1024', () => {
+  assert.equal(agentServerAddr('virtio-serial'), AGENT_SERVER_ADDR);
+  assert.equal(agentServerAddr('vsock'), 'vsock://-1:1024');
+  const words = buildKernelCmdline({ agentServerAddr: agentServerAddr('vsock'), debug: false, hotplugTimeoutMs: 3000, debugConsole: false, extra: [] }).split(' ');
+  assert.ok(words.includes('agent.server_addr=vsock://-1:1024'), words.join(' '));
+  assert.ok(!words.some((w) => w.startsWith('agent.server_addr=serial')));
 });
 
 test('root ports at consecutive slots from 03, and the PCI paths the agent resolves', () => {

@@ -35,7 +35,7 @@ describe('QmpClient with a real QEMU', { skip }, () => {
       kernelCmdline: buildKernelCmdline({ debug: false, hotplugTimeoutMs: 3000, debugConsole: false, extra: [] }),
       consoleLog: join(dir, 'console.log'),
       qmpSocket: join(dir, 'qmp.sock'),
-      agentSocket: join(dir, 'agent.sock'),
+      agentChannel: { kind: 'virtio-serial', socket: join(dir, 'agent.sock') },
       pcieRootPorts: 2,
     });
     qemu = new OwnedChild('qemu', QEMU, args);

@@ -3,12 +3,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../../src/runtime/config/load.js';
 import { AgentTimeoutError, VmBootError, VmStartError } from '../../../src/runtime/qemu/errors.js';
 import { Vm } from '../../../src/runtime/qemu/vm.js';
+import { VHOST_VSOCK_DEVICE } from '../../../src/runtime/qemu/agent-channel.js';
+import { pino } from 'pino';
 import { entries, IMAGE, kernelMissing, qemuMissing, TINY_INIT_MARKER, waitNoProcessesMentioning, writeTinyInitrd } from '../helpers.js';
 
 describe('Vm.start failures', { skip: qemuMissing() }, () => {
@@ -50,6 +53,41 @@ describe('Vm.start failures', { skip: qemuMissing() }, () => {
         return true;
       },
     );
+    await assertNothingLeft();
+  });
+
+  const noVhostVsock = existsSync(VHOST_VSOCK_DEVICE) ? 'this host has vhost-vsock' : false;
+
+  test('agent.channel = "vsock" on a host without vhost-vsock: a clear error before anything starts', { skip: noVhostVsock }, async () => {
+    await assert.rejects(
+      Vm.start({ id: 'novsock', runDir: await freshRunDir('novsock'), config: config({ kernel: IMAGE.kernel, initrd: IMAGE.initrd, shared_fs: 'virtio-fs' }, { channel: 'vsock' }), sharedDir: dir }),
+      (err: unknown) => {
+        assert.ok(err instanceof VmStartError, String(err));
+        assert.match(err.message, /^agent\.channel = "vsock" but \/dev\/vhost-vsock is not usable: ENOENT .*set agent\.channel = "virtio-serial" or "auto"$/);
+        return true;
+      },
+    );
+    // Not even virtiofsd (which starts before QEMU) was started.
+    await assertNothingLeft();
+  });
+
+  test('agent.channel = "auto" on a host without vhost-vsock: virtio-serial, logged with the reason', { skip: noVhostVsock }, async () => {
+    const records: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+    const kernel = join(dir, 'garbage-kernel-auto');
+    await writeFile(kernel, randomBytes(64 * 1024));
+    const initrd = join(dir, 'empty-initrd-auto');
+    await writeFile(initrd, '');
+    // QEMU refuses the kernel at once: the channel was chosen and the command line built by then.
+    await assert.rejects(Vm.start({ id: 'auto', runDir: await freshRunDir('auto'), config: config({ kernel, initrd }, { channel: 'auto' }), logger }), VmBootError);
+    const chosen = records.find((r) => r.msg === 'agent channel chosen');
+    assert.ok(chosen, JSON.stringify(records));
+    assert.equal(chosen.channel, 'virtio-serial');
+    assert.match(String(chosen.reason), /^vsock unavailable, using virtio-serial: \/dev\/vhost-vsock is not usable: ENOENT/);
+    const args = (records.find((r) => r.msg === 'starting QEMU') as { args?: string[] } | undefined)?.args ?? [];
+    assert.ok(args.some((a) => a.startsWith('virtserialport,')), `the virtio-serial port is on the command line: ${args.join(' ')}`);
+    assert.ok(!args.some((a) => a.startsWith('vhost-vsock-pci')));
+    assert.ok(args.some((a) => a.includes('agent.server_addr=serial:///dev/virtio-ports/agent.channel.0')));
     await assertNothingLeft();
   });
 
