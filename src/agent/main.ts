@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, LOG_LEVELS, resolveConfig } from './config.js';
+import { setGuestAgent } from './sandbox/namespaces.js';
 import { startAgent } from './agent-server.js';
 import { createLogger } from '../common/logger.js';
 import { KATA_TS_VERSION } from '../common/version.js';
@@ -13,6 +14,7 @@ export interface Flags {
   ociRuntime?: string;
   stateDir?: string;
   netns?: string;
+  guest?: boolean;
   kernelCmdline: string | false;
 }
 
@@ -36,6 +38,7 @@ function agentProgram(): Command {
     .option('--oci-runtime <name|path>', 'OCI runtime binary (kernel agent.oci_runtime)')
     .option('--state-dir <dir>', 'state directory (default /run/kata-containers)')
     .option('--netns <name>', 'network namespace the network RPCs act on (host mode; default: the agent\'s own)')
+    .option('--guest', 'this is the guest\'s agent (started by the image\'s init): it sets the machine\'s hostname, DNS and clock')
     .option('--kernel-cmdline <file>', 'where to read agent.* parameters from', '/proc/cmdline')
     .option('--no-kernel-cmdline', 'ignore the kernel command line')
     .showHelpAfterError();
@@ -51,6 +54,7 @@ export function parseAgentArgs(argv: readonly string[]): Flags {
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseAgentArgs(argv);
+  setGuestAgent(flags.guest === true);
 
   let config;
   try {

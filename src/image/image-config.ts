@@ -36,7 +36,8 @@ export function defaultImageConfig(): ImageConfig {
     programs: GUEST_PROGRAMS.map((p) => ({ ...p })),
     busybox: HOST_BUSYBOX,
     ociRuntime: '/usr/bin/crun',
-    agentArgs: [],
+    // The agent in the guest owns the guest: its hostname, DNS, clock.
+    agentArgs: ['--guest'],
     startupSnapshot: true,
     qemu: DEFAULT_QEMU,
   };

@@ -1,6 +1,7 @@
 // Sandbox-wide and guest-wide RPCs: thin wrappers over src/agent/sandbox and
 // src/agent/guest.
 import { createSandbox } from '../sandbox/create-sandbox.js';
+import { ownsMachine } from '../sandbox/namespaces.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { onlineCpuMem, memHotplugByProbe } from '../guest/cpu-mem.js';
 import { setGuestDateTime } from '../guest/clock.js';
@@ -47,8 +48,8 @@ export function sandboxRpcs(sandbox: Sandbox): AgentServiceImpl {
     setGuestDateTime: (req) =>
       translated(async () => {
         // The realtime clock is not namespaced: on a host it is the host's.
-        if (process.pid !== 1) {
-          throw new TtrpcError(Code.FAILED_PRECONDITION, 'SetGuestDateTime: the agent is not the guest\'s init (host mode); refusing to set the host clock');
+        if (!ownsMachine()) {
+          throw new TtrpcError(Code.FAILED_PRECONDITION, 'SetGuestDateTime: the agent is not the guest\'s own (host mode); refusing to set the host clock');
         }
         await setGuestDateTime(req.Sec, req.Usec);
         return {};
