@@ -145,6 +145,23 @@ SAY_STARTED_AND_WAIT='echo started; exec sleep 100000'
   [ ! -s "$BUNDLE/create.out" ] || fail "the process ran although never started: $(cat "$BUNDLE/create.out")"
 }
 
+@test "kill of a created container stops it; start then fails and delete works" {
+  local id
+  id=$(cid)
+  new_bundle killcreated sh -c "$SAY_STARTED_AND_WAIT"
+  rt_to "$BUNDLE/create" create --bundle "$BUNDLE" "$id"
+  assert_state "$id" created "$BUNDLE"
+
+  run rt kill "$id" KILL
+  assert_success
+  wait_for_status "$id" stopped
+  run rt start "$id"
+  assert_failure
+  run rt delete "$id"
+  assert_success
+  [ ! -s "$BUNDLE/create.out" ] || fail "the process ran although never started: $(cat "$BUNDLE/create.out")"
+}
+
 @test "commands on a container that does not exist fail with status 1" {
   local id
   id=$(cid nosuch)

@@ -6,11 +6,14 @@
 // - hooks are dropped (they are host programs);
 // - ociVersion becomes GUEST_OCI_VERSION: the guest's crun (1.8) refuses a
 //   version without "1.0" in it, and what it runs is the same for any 1.x;
-// - the cgroup and network namespaces are removed (the VM is the
-//   container's network namespace, and the agent makes the cgroups); other
-//   namespaces lose their path (host paths mean nothing in the guest). A pid
-//   namespace with a path means "share the sandbox's": it is removed and
-//   reported as sandboxPidns;
+// - the cgroup namespace is removed (the agent makes the cgroups); the
+//   network namespace becomes the guest's own (the VM is the pod's network,
+//   and crun wants the entry for net.* sysctls); other namespaces lose their
+//   path (host paths mean nothing in the guest). A pid namespace with a path
+//   means "share the sandbox's": when the sandbox has one it is removed and
+//   reported as sandboxPidns, otherwise the container gets a new one;
+// - cpuset cpus/mems (the host's numbering) and kernel memory limits (none
+//   in the guest's cgroup v2) are dropped;
 // - resources that name host devices or host limits (pids, blockIO,
 //   hugepageLimits, network) are dropped; linux.resources.devices stay, with
 //   the host numbers: the agent rewrites them to the guest's;
@@ -37,6 +40,8 @@ export interface GuestSpecOptions {
   seccompSupported: boolean;
   /** The spec's bind mounts rewritten to guest paths (index in spec.mounts -> guest source). */
   mountSources?: ReadonlyMap<number, string>;
+  /** Whether the sandbox has a pid namespace containers can share (CreateSandbox's sandbox_pidns). */
+  sandboxPidns?: boolean;
 }
 
 export interface GuestSpec {
@@ -45,7 +50,10 @@ export interface GuestSpec {
   sandboxPidns: boolean;
 }
 
-const DROPPED_NAMESPACES = new Set(['cgroup', 'network']);
+const DROPPED_NAMESPACES = new Set(['cgroup']);
+
+/** The guest's own network namespace, as the OCI runtime in the guest resolves it. */
+export const GUEST_OWN_NETNS = '/proc/self/ns/net';
 
 /** "system.slice:docker:abc" -> "/docker/abc"; other paths unchanged. */
 export function systemdCgroupsPathToFs(path: string): string {
@@ -78,8 +86,14 @@ export function toGuestSpec(input: Spec, opts: GuestSpecOptions): GuestSpec {
     if (linux.namespaces) {
       const kept = [];
       for (const ns of linux.namespaces) {
+        if (ns.type === 'network') {
+          // The guest's network namespace is the pod's: the container joins
+          // it (crun wants a network entry for net.* sysctls).
+          kept.push({ type: 'network', path: GUEST_OWN_NETNS });
+          continue;
+        }
         if (DROPPED_NAMESPACES.has(ns.type)) continue;
-        if (ns.type === 'pid' && ns.path) {
+        if (ns.type === 'pid' && ns.path && opts.sandboxPidns) {
           sandboxPidns = true;
           continue;
         }
@@ -89,6 +103,16 @@ export function toGuestSpec(input: Spec, opts: GuestSpecOptions): GuestSpec {
       linux.namespaces = kept;
     }
     if (linux.resources) {
+      // CPUs and memory nodes are the host's numbering; the guest has its own
+      // (as Kata). cgroup v2 in the guest has no kernel memory limits.
+      if (linux.resources.cpu) {
+        delete linux.resources.cpu.cpus;
+        delete linux.resources.cpu.mems;
+      }
+      if (linux.resources.memory) {
+        delete linux.resources.memory.kernel;
+        delete linux.resources.memory.kernelTCP;
+      }
       delete linux.resources.pids;
       delete linux.resources.blockIO;
       delete linux.resources.hugepageLimits;

@@ -27,6 +27,7 @@ import type { RuntimeConfig } from '../config/schema.js';
 import { DiskHotplugger, type PluggedDisk } from '../qemu/hotplug.js';
 import { Vm } from '../qemu/vm.js';
 import { findBlockDevices } from './block-devices.js';
+import { checkNamespacePaths } from './namespace-paths.js';
 import { SandboxError } from './errors.js';
 import { checkId } from './ids.js';
 
@@ -176,6 +177,7 @@ export class Sandbox {
       const spec = opts.spec;
       const rootPath = spec.root?.path;
       if (!rootPath) throw new SandboxError('root.path: the spec names no root filesystem');
+      await checkNamespacePaths(spec);
       const blockDevices = await findBlockDevices(spec);
       if (blockDevices.length > this.hotplug.freePorts) {
         throw new SandboxError(`linux.devices: ${blockDevices.length} block devices but only ${this.hotplug.freePorts} free PCIe root ports (hypervisor.qemu.pcie_root_port)`);

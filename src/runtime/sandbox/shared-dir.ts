@@ -76,8 +76,11 @@ export class SharedDir {
   async shareMountSource(containerId: string, index: number, hostSource: string): Promise<string> {
     const st = await stat(hostSource).catch(() => null);
     if (!st) throw new SharedDirError(`mounts[${index}].source: ${hostSource} does not exist`);
-    const name = `${containerId}-mount-${index}-${basename(hostSource) || 'root'}`;
+    // <cid>-mount-<n>/<basename>: the guest then sees the source's own name
+    // at the end of the mount's root, as with a bind mount on the host.
+    const name = `${containerId}-mount-${index}/${basename(hostSource) || 'root'}`;
     const target = join(this.hostDir, name);
+    await mkdir(join(this.hostDir, `${containerId}-mount-${index}`));
     if (st.isDirectory()) await mkdir(target);
     else await writeFile(target, '');
     await this.bindOrCopy(containerId, hostSource, target, st.isDirectory());

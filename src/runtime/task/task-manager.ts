@@ -106,11 +106,15 @@ export const VM_LOST_EXIT_STATUS = 255;
 /** The status recorded for a container deleted before it ever ran (SIGKILL). */
 const KILLED_EXIT_STATUS = 137;
 const SIGKILL = 9;
+/** Signals whose default action ends a process (SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGTERM). */
+const TERMINATING_SIGNALS = new Set([1, 2, 3, 9, 15]);
 /** How long the output of a stopped process may still take to drain. */
 const OUTPUT_DRAIN_MS = 10_000;
 
 export class TaskManager {
   private readonly containers = new Map<string, ContainerRecord>();
+  /** Created (never started) containers already being waited for after a kill. */
+  private readonly awaitingCreated = new WeakSet<TaskProcess>();
   /** Each process's opened stdio, from create/exec until it is released. */
   private readonly openedIo = new WeakMap<TaskProcess, OpenedIo>();
   private readonly logger: Logger;
@@ -260,7 +264,7 @@ export class TaskManager {
   }
 
   async kill(id: string, execId: string, signal: number, all: boolean): Promise<void> {
-    const { proc } = this.lookup(id, execId);
+    const { record, proc } = this.lookup(id, execId);
     if (!Number.isInteger(signal) || signal < 0 || signal > 64) throw invalidArgument('signal', `${signal} is not a signal number`);
     if (proc.status === 'stopped') throw notFound(`${describe(proc)}: process already finished`);
     const sandbox = this.mustBeUp();
@@ -268,6 +272,17 @@ export class TaskManager {
       await sandbox.signalProcess(id, signal, all && proc.isInit, proc.execId);
     } catch (err) {
       throw asTaskError(err);
+    }
+    // A container that never started has no relay waiting for its end: a
+    // signal that ends it is followed here.
+    if (proc.isInit && proc.status === 'created' && TERMINATING_SIGNALS.has(signal) && !this.awaitingCreated.has(proc)) {
+      this.awaitingCreated.add(proc);
+      void sandbox
+        .waitProcess(id)
+        .then((status) => {
+          if (proc.status === 'created') this.recordExit(record, proc, status);
+        })
+        .catch((err: unknown) => this.logger.debug({ err, container: id }, 'waiting for a killed created container'));
     }
   }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Spec } from '../../../src/oci/spec.js';
 import { guestRootfsPath, systemdCgroupsPathToFs, toGuestSpec } from '../../../src/runtime/sandbox/guest-spec.js';
+import { GUEST_OWN_NETNS } from '../../../src/runtime/sandbox/guest-spec.js';
 import { DEVICE_RULE_WILDCARD_ANNOTATION } from '../../../src/oci/annotations.js';
 import { specFromProto, specToProto } from '../../../src/oci/convert.js';
 
@@ -55,15 +56,27 @@ test('hooks, selinux label and host-only resources go; devices and device rules 
   assert.deepEqual(spec.linux?.seccomp, { defaultAction: 'SCMP_ACT_ALLOW' });
 });
 
-test('namespaces: cgroup and network removed, paths cleared, a pid namespace with a path becomes sandboxPidns', () => {
-  const { spec, sandboxPidns } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
-  assert.deepEqual(spec.linux?.namespaces, [{ type: 'ipc' }, { type: 'uts' }, { type: 'mount' }]);
+test('namespaces: cgroup removed, network is the guest\'s own, paths cleared; a pid path shares the sandbox\'s only if it has one', () => {
+  const { spec, sandboxPidns } = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true, sandboxPidns: true });
+  assert.deepEqual(spec.linux?.namespaces, [{ type: 'network', path: GUEST_OWN_NETNS }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }]);
   assert.equal(sandboxPidns, true);
+  // Without a sandbox pid namespace (the OCI command line: a VM per container) it gets its own.
+  const alone = toGuestSpec(hostSpec(), { containerId: 'c1', seccompSupported: true });
+  assert.equal(alone.sandboxPidns, false);
+  assert.deepEqual(alone.spec.linux?.namespaces?.[0], { type: 'pid' });
   const own = hostSpec();
   own.linux!.namespaces![0] = { type: 'pid' };
-  const r = toGuestSpec(own, { containerId: 'c1', seccompSupported: true });
+  const r = toGuestSpec(own, { containerId: 'c1', seccompSupported: true, sandboxPidns: true });
   assert.equal(r.sandboxPidns, false);
   assert.deepEqual(r.spec.linux?.namespaces?.[0], { type: 'pid' });
+});
+
+test('host CPU and memory-node numbers and kernel memory limits do not reach the guest', () => {
+  const input = hostSpec();
+  input.linux!.resources = { cpu: { cpus: '0-1', mems: '0', shares: 5 }, memory: { limit: 100, kernel: 10, kernelTCP: 20 } };
+  const { spec } = toGuestSpec(input, { containerId: 'c1', seccompSupported: true });
+  assert.deepEqual(spec.linux?.resources?.cpu, { shares: 5 });
+  assert.deepEqual(spec.linux?.resources?.memory, { limit: 100 });
 });
 
 test('seccomp is dropped when the agent does not support it', () => {

@@ -36,9 +36,9 @@ describe('SharedDir', { skip: notRoot }, () => {
     assert.equal(await readFile(join(hostDir, 'c1', 'rootfs', 'etc', 'hostname'), 'utf8'), 'box\n');
     const dataGuest = await shared.shareMountSource('c1', 3, join(dir, 'data'));
     const fileGuest = await shared.shareMountSource('c1', 4, join(dir, 'single-file'));
-    assert.equal(dataGuest, '/run/kata-containers/shared/containers/c1-mount-3-data');
-    assert.equal(fileGuest, '/run/kata-containers/shared/containers/c1-mount-4-single-file');
-    assert.equal(await readFile(join(hostDir, 'c1-mount-4-single-file'), 'utf8'), 'one file\n');
+    assert.equal(dataGuest, '/run/kata-containers/shared/containers/c1-mount-3/data');
+    assert.equal(fileGuest, '/run/kata-containers/shared/containers/c1-mount-4/single-file');
+    assert.equal(await readFile(join(hostDir, 'c1-mount-4', 'single-file'), 'utf8'), 'one file\n');
     assert.equal((await mountsUnder(hostDir)).length, 4);
 
     await shared.unshareContainer('c1');
