@@ -162,6 +162,21 @@ SAY_STARTED_AND_WAIT='echo started; exec sleep 100000'
   [ ! -s "$BUNDLE/create.out" ] || fail "the process ran although never started: $(cat "$BUNDLE/create.out")"
 }
 
+@test "changes to config.json after create do not affect the container" {
+  local id
+  id=$(cid)
+  new_bundle cfgupdate sh -c "$SAY_STARTED_AND_WAIT"
+  rt_to "$BUNDLE/create" create --bundle "$BUNDLE" "$id"
+  assert_state "$id" created "$BUNDLE"
+  echo '{ "ociVersion": "1.0.0" }' >"$BUNDLE/config.json"
+
+  run rt start "$id"
+  assert_success
+  wait_for_line "$BUNDLE/create.out" started
+  run rt delete --force "$id"
+  assert_success
+}
+
 @test "commands on a container that does not exist fail with status 1" {
   local id
   id=$(cid nosuch)

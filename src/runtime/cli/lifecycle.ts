@@ -26,6 +26,14 @@ import { BundleError, loadBundle } from './bundle.js';
 import { connectMonitor, loadContainer, ociState, validId, type Container } from './containers.js';
 import { CliError, type Context } from './context.js';
 
+/** The copy of the spec kept in the state directory at create. */
+export const CREATED_SPEC_FILE = 'config.json';
+
+/** The container's spec as it was created (not the bundle's config.json, which may have changed since). */
+export async function createdSpec(c: Pick<Container, 'paths'>): Promise<Spec> {
+  return (await loadBundle(c.paths.stateDir)).spec;
+}
+
 const MONITOR_MAIN = fileURLToPath(new URL('../monitor/main.js', import.meta.url));
 /** How long a monitor gets to stop on its own before it is killed. */
 const MONITOR_STOP_MS = 30_000;
@@ -125,6 +133,10 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`container with id exists: ${o.id}`);
     throw err;
   }
+
+  // The spec as it was at create: later changes to the bundle's config.json
+  // must not affect the container (start, exec and the hooks read this copy).
+  writeFileSync(join(paths.stateDir, CREATED_SPEC_FILE), JSON.stringify(spec));
 
   let monitorPid = 0;
   let monitor: ReturnType<typeof spawn> | undefined;

@@ -1,10 +1,9 @@
 // `delete [--force] ID`: removes a stopped (or created) container and runs
 // its poststop hooks; --force also removes a running one.
 import type { Command } from 'commander';
-import { loadBundle } from '../bundle.js';
 import { exists, loadContainer, validId } from '../containers.js';
 import { CliError } from '../context.js';
-import { forceRemove, runHostHooks } from '../lifecycle.js';
+import { createdSpec, forceRemove, runHostHooks } from '../lifecycle.js';
 import type { CommandRunner } from './types.js';
 
 export function register(program: Command, run: CommandRunner): void {
@@ -25,9 +24,9 @@ export function register(program: Command, run: CommandRunner): void {
         if ((status === 'running' || status === 'paused') && !o.force) {
           throw new CliError(`cannot delete container ${id} that is not stopped: ${status}`);
         }
+        const spec = await createdSpec(c).catch(() => undefined);
         await forceRemove(ctx, id);
         // The container is gone: the poststop hooks see it stopped.
-        const spec = await loadBundle(c.state.bundle).then((b) => b.spec, () => undefined);
         if (spec) {
           await runHostHooks(ctx, { id, state: { ...c.state, status: 'stopped' } }, spec, 'poststop').catch((err: unknown) =>
             ctx.logger.warn({ err }, 'poststop hook failed'),

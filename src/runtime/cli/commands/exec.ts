@@ -10,11 +10,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Process } from '../../../oci/spec.js';
 import { EXEC_OWNER_METADATA, OCI_PROCESS_TYPE_URL, packJsonAny } from '../../task/task-service.js';
-import { loadBundle } from '../bundle.js';
-import { connectMonitor, loadContainer } from '../containers.js';
+import { connectMonitor, loadContainer, type Container } from '../containers.js';
 import { CliError, type Context } from '../context.js';
 import { rawTerminal, waitForeground } from '../foreground.js';
-import { ourFd, sendConsole, writePidFile, type ConsolePty } from '../lifecycle.js';
+import { createdSpec, ourFd, sendConsole, writePidFile, type ConsolePty } from '../lifecycle.js';
 import type { CommandRunner } from './types.js';
 
 interface ExecOptions {
@@ -59,7 +58,7 @@ export function register(program: Command, run: CommandRunner): void {
 }
 
 /** The process to run: --process's file, or the container's process with our changes (as runc). */
-async function buildProcess(ctx: Context, bundle: string, command: string[], o: ExecOptions): Promise<Process> {
+async function buildProcess(ctx: Context, c: Container, command: string[], o: ExecOptions): Promise<Process> {
   if (o.process !== undefined) {
     if (command.length > 0) throw new CliError('exec: give either --process or a command, not both');
     try {
@@ -69,7 +68,7 @@ async function buildProcess(ctx: Context, bundle: string, command: string[], o: 
     }
   }
   if (command.length === 0) throw new CliError('exec: a command is required (or --process)');
-  const { spec } = await loadBundle(bundle);
+  const spec = await createdSpec(c);
   const base = spec.process!;
   const p: Process = { ...base, args: command, terminal: o.tty === true, cwd: o.cwd ?? base.cwd, env: [...(base.env ?? []), ...o.env] };
   if (o.user !== undefined) {
@@ -92,7 +91,7 @@ async function buildProcess(ctx: Context, bundle: string, command: string[], o: 
 async function execProcess(ctx: Context, id: string, command: string[], o: ExecOptions): Promise<number> {
   const c = await loadContainer(ctx, id);
   if (c.state.status !== 'running') throw new CliError(`cannot exec in a container that is ${c.state.status}`);
-  const proc = await buildProcess(ctx, c.state.bundle, command, o);
+  const proc = await buildProcess(ctx, c, command, o);
   const terminal = proc.terminal ?? false;
   if (o.consoleSocket !== undefined && !terminal) throw new CliError('cannot use console socket if the process does not have a terminal');
   if (terminal && o.detach && o.consoleSocket === undefined) throw new CliError('cannot allocate tty if kata-ts-runtime will detach without setting console socket');

@@ -3,11 +3,10 @@
 // deletes the container and exits with its status.
 import type { Command } from 'commander';
 import { constants } from 'node:os';
-import { loadBundle } from '../bundle.js';
 import { connectMonitor, loadContainer } from '../containers.js';
 import { CliError, type Context } from '../context.js';
 import { FORWARDED_SIGNALS, rawTerminal, waitForeground } from '../foreground.js';
-import { createContainer, forceRemove, runHostHooks } from '../lifecycle.js';
+import { createContainer, createdSpec, forceRemove, runHostHooks } from '../lifecycle.js';
 import type { CommandRunner } from './types.js';
 
 interface RunOptions {
@@ -60,9 +59,9 @@ async function runContainer(ctx: Context, id: string, o: RunOptions): Promise<nu
       await forceRemove(ctx, id);
       throw new CliError(`interrupted by ${cancelledBy}`, 128 + constants.signals[cancelledBy]);
     }
-    const { spec } = await loadBundle(o.bundle);
-    const terminal = spec.process?.terminal ?? false;
     const c = await loadContainer(ctx, id);
+    const spec = await createdSpec(c);
+    const terminal = spec.process?.terminal ?? false;
     const conn = await connectMonitor(c);
     try {
       for (const sig of FORWARDED_SIGNALS) process.off(sig, onEarlySignal);

@@ -1,9 +1,8 @@
 // `start ID`: runs the process of a created container, then the poststart hooks.
 import type { Command } from 'commander';
-import { loadBundle } from '../bundle.js';
 import { loadContainer, withMonitor } from '../containers.js';
 import { CliError } from '../context.js';
-import { runHostHooks } from '../lifecycle.js';
+import { createdSpec, runHostHooks } from '../lifecycle.js';
 import type { CommandRunner } from './types.js';
 
 export function register(program: Command, run: CommandRunner): void {
@@ -16,7 +15,7 @@ export function register(program: Command, run: CommandRunner): void {
         const c = await loadContainer(ctx, id);
         if (c.state.status !== 'created') throw new CliError(`cannot start a container that is ${c.state.status}`);
         await withMonitor(c, (task) => task.start({ id }));
-        const { spec } = await loadBundle(c.state.bundle);
+        const spec = await createdSpec(c);
         await runHostHooks(ctx, await loadContainer(ctx, id), spec, 'poststart').catch((err: unknown) =>
           ctx.logger.warn({ err }, 'poststart hook failed'),
         );
