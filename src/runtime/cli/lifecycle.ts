@@ -134,14 +134,13 @@ export async function createContainer(ctx: Context, o: CreateOptions): Promise<C
     throw err;
   }
 
-  // The spec as it was at create: later changes to the bundle's config.json
-  // must not affect the container (start, exec and the hooks read this copy).
-  writeFileSync(join(paths.stateDir, CREATED_SPEC_FILE), JSON.stringify(spec));
-
   let monitorPid = 0;
   let monitor: ReturnType<typeof spawn> | undefined;
   let pty: ConsolePty | undefined;
   try {
+    // The spec as it was at create: later changes to the bundle's config.json
+    // must not affect the container (start, exec and the hooks read this copy).
+    writeFileSync(join(paths.stateDir, CREATED_SPEC_FILE), JSON.stringify(spec));
     const logFd = openSync(paths.monitorLog, 'a', 0o600);
     const args: MonitorArgs = {
       root: resolve(ctx.opts.root),
